@@ -1,0 +1,160 @@
+"""The protocol-independent core: model state, readiness, metadata and inference.
+
+REST handlers only translate HTTP into calls here; every rule about which model, which
+version, and when the server may answer lives in this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+
+from serving import codecs, metrics
+from serving.errors import BadRequest, ModelNotFound, ModelNotReady
+from serving.model import InputRejected, OnnxModel
+from serving.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "mlgitops-serve"
+EXTENSIONS = ["binary_tensor_data"]
+
+
+def _server_version() -> str:
+    try:
+        return version("mlgitops")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class DataPlane:
+    """Holds the one model of this process; a load failure is kept, reported, never raised."""
+
+    def __init__(self, settings: Settings, *, draining: Callable[[], bool] = lambda: False) -> None:
+        self.settings = settings
+        self.name = settings.model_name
+        self.version = settings.model_version
+        self._draining = draining
+        self.model: OnnxModel | None = None
+        self.load_error: str | None = None
+        self._server_metadata = codecs.dumps(
+            {"name": SERVER_NAME, "version": _server_version(), "extensions": EXTENSIONS}
+        )
+
+    def load(self) -> None:
+        try:
+            self.model = OnnxModel(
+                self.settings.model_path,
+                providers=self.settings.ort_providers,
+                intra_op_threads=self.settings.ort_threads,
+            )
+        # Any load failure must leave a live, not-ready server that says why, not a crash loop.
+        except Exception as e:
+            self.load_error = f"{type(e).__name__}: {e}"
+            log.error(
+                "model %s could not be loaded from %s: %s; the server stays not ready",
+                self.name,
+                self.settings.model_path,
+                self.load_error,
+            )
+        else:
+            metrics.MODEL_LOAD_SECONDS.labels(self.name).set(self.model.load_seconds)
+            log.info(
+                "model %s version %s loaded from %s in %.3f s with providers %s",
+                self.name,
+                self.version,
+                self.settings.model_path,
+                self.model.load_seconds,
+                ",".join(self.model.providers),
+            )
+        self.ready()
+
+    def ready(self) -> bool:
+        ready = self.model is not None and not self._draining()
+        metrics.MODEL_READY.labels(self.name).set(1 if ready else 0)
+        return ready
+
+    def server_metadata(self) -> bytes:
+        return self._server_metadata
+
+    def _resolve(self, name: str, version: str | None) -> None:
+        if name != self.name:
+            raise ModelNotFound(name)
+        if version is not None and version != self.version:
+            raise ModelNotFound(name, version)
+
+    def _loaded(self) -> OnnxModel:
+        if self.model is None:
+            reason = self.load_error or "still loading"
+            raise ModelNotReady(f"model '{self.name}' is not ready: {reason}")
+        return self.model
+
+    def model_ready(self, name: str, version: str | None) -> bool:
+        self._resolve(name, version)
+        return self.ready()
+
+    def model_metadata(self, name: str, version: str | None) -> bytes:
+        self._resolve(name, version)
+        model = self._loaded()
+        return codecs.dumps(
+            {
+                "name": self.name,
+                "versions": [self.version],
+                "platform": "onnxruntime_onnx",
+                "inputs": [s.metadata() for s in model.inputs],
+                "outputs": [s.metadata() for s in model.outputs],
+            }
+        )
+
+    def _run(self, model: OnnxModel, feeds: dict[str, np.ndarray], names: list[str]) -> Any:
+        first = next(iter(feeds.values()))
+        metrics.BATCH_ROWS.labels(self.name).observe(first.shape[0] if first.ndim else 1)
+        started = time.perf_counter()
+        try:
+            results = model.run(feeds, names)
+        except InputRejected as e:
+            raise BadRequest(f"the model rejected the input: {e}") from e
+        metrics.INFERENCE_LATENCY.labels(self.name).observe(time.perf_counter() - started)
+        return results
+
+    def infer(
+        self, name: str, version: str | None, body: bytes, header_length: str | None
+    ) -> tuple[bytes, int | None, int]:
+        """Response body, the JSON part's length when binary outputs follow, and the rows."""
+        self._resolve(name, version)
+        model = self._loaded()
+        request = codecs.decode_infer_request(body, header_length, model.input_by_name)
+        wanted = request.outputs or [codecs.RequestedOutput(s.name) for s in model.outputs]
+        unknown = [o.name for o in wanted if o.name not in model.output_by_name]
+        if unknown:
+            raise BadRequest(
+                f"output '{unknown[0]}' is not an output of this model "
+                f"(outputs: {', '.join(model.output_by_name)})"
+            )
+        names = [o.name for o in wanted]
+        arrays = self._run(model, request.inputs, names)
+        body_out, json_length = codecs.encode_infer_response(
+            model_name=self.name,
+            model_version=self.version,
+            request=request,
+            names=names,
+            arrays=arrays,
+            binary_names={o.name for o in wanted if o.binary},
+        )
+        return body_out, json_length, request.rows
+
+    def predict_v1(self, name: str | None, body: bytes) -> tuple[bytes, int]:
+        """KServe v1: the model's first output, one prediction per instance."""
+        if name is not None:
+            self._resolve(name, None)
+        model = self._loaded()
+        feeds = codecs.decode_instances(body, model.inputs)
+        first = model.outputs[0].name
+        (array,) = self._run(model, feeds, [first])
+        rows = next(iter(feeds.values())).shape[0]
+        return codecs.encode_predictions(array), rows
