@@ -53,7 +53,7 @@ def build_model() -> tuple[Ridge, np.ndarray, np.ndarray]:
 
 def to_onnx(regressor: Ridge) -> onnx.ModelProto:
     """Convert to ONNX with no run-dependent fields."""
-    model = convert_sklearn(
+    model: onnx.ModelProto = convert_sklearn(
         regressor,
         name=NAME,  # the default graph name is a random uuid
         initial_types=[("input", FloatTensorType([None, N_FEATURES]))],

@@ -74,7 +74,7 @@ def build_model() -> tuple[Pipeline, np.ndarray, np.ndarray]:
 def to_onnx(pipeline: Pipeline) -> onnx.ModelProto:
     """Convert to ONNX with plain tensor outputs and no run-dependent fields."""
     classifier = pipeline.named_steps["classifier"]
-    model = convert_sklearn(
+    model: onnx.ModelProto = convert_sklearn(
         pipeline,
         name=NAME,  # the default graph name is a random uuid
         initial_types=[("input", FloatTensorType([None, N_FEATURES]))],
