@@ -22,6 +22,8 @@ class ModelInput:
     artifact_display: str
     artifact_sha256: str
     source: str
+    sha256_mark: tuple[int, int]
+    """Line and column of spec.artifact.sha256, where a hash mismatch is reported."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def load_model(root: Path, name: str) -> ModelInput:
         message = f"name {declared!r} differs from its folder {name!r}"
         raise InputError([document.problem(("metadata", "name"), message)])
     artifact = _string(document, ("spec", "artifact", "path"))
+    mark = document.mark(("spec", "artifact", "sha256"))
     return ModelInput(
         name=name,
         version=_string(document, ("spec", "version")),
@@ -68,6 +71,7 @@ def load_model(root: Path, name: str) -> ModelInput:
         artifact_display=f"models/{name}/{artifact}",
         artifact_sha256=_string(document, ("spec", "artifact", "sha256")),
         source=display,
+        sha256_mark=(mark.line, mark.column),
     )
 
 

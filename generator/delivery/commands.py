@@ -1,0 +1,50 @@
+"""Click commands for delivery; they only parse arguments and hand over to ``execute``.
+
+Registered by the CLI group in generator/cli.py, whose ``--root`` lands in ``ctx.obj.root``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from generator.delivery.execute import BuildOptions, PromoteOptions, execute_build, execute_promote
+
+
+def _root(ctx: click.Context) -> Path:
+    root = getattr(ctx.obj, "root", None)
+    return Path(root) if root is not None else Path.cwd()
+
+
+@click.command("build")
+@click.argument("models", nargs=-1)
+@click.option("--push", is_flag=True, help="Push each image and pin its digest in release.yaml.")
+@click.option("--registry", help="Image repository prefix; default: registry in environments.yaml.")
+@click.option("--base-image", help="BASE_IMAGE of the runtime image (default: the Dockerfile's).")
+@click.option("--changed-since", metavar="REF", help="Only models whose inputs changed since REF.")
+@click.pass_context
+def build_command(
+    ctx: click.Context,
+    models: tuple[str, ...],
+    push: bool,
+    registry: str | None,
+    base_image: str | None,
+    changed_since: str | None,
+) -> None:
+    """Build the runtime image once and one image per model; with --push, pin its digest."""
+    options = BuildOptions(_root(ctx), models, push, registry, base_image, changed_since)
+    ctx.exit(execute_build(options, sys.stdout, sys.stderr, os.environ))
+
+
+@click.command("promote")
+@click.argument("model")
+@click.option("--to", "target", required=True, metavar="ENV", help="Environment to pin.")
+@click.option("--from", "source", metavar="ENV", help="Source environment (default: previous).")
+@click.pass_context
+def promote_command(ctx: click.Context, model: str, target: str, source: str | None) -> None:
+    """Copy MODEL's pinned image digest into ENV's entry of release.yaml."""
+    options = PromoteOptions(_root(ctx), model, target, source)
+    ctx.exit(execute_promote(options, sys.stdout, sys.stderr))

@@ -1,0 +1,239 @@
+"""Image builds and pushes through the Docker engine API (the ``docker`` SDK, classic builder).
+
+One runtime image holds the server and its dependencies and is tagged by the hash of what it
+is built from, so it is built once and reused until serving/ or the pins change. Each model
+gets a thin image on top that adds only its artifact: rebuilding it after a model update
+copies one file instead of reinstalling onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.auth
+import docker.errors
+
+from generator.delivery.context import content_hash, context_files, context_tar
+from generator.delivery.progress import Progress
+from generator.delivery.registry import manifest_digest, split_reference
+
+RUNTIME_DOCKERFILE = "serving/Dockerfile"
+MODEL_DOCKERFILE = "serving/Dockerfile.model"
+RUNTIME_CONTEXT = ("serving", "pyproject.toml", "constraints.txt", "README.md")
+RUNTIME_REPOSITORY = "mlgitops-runtime"
+BUILD_CA_MEMBER = "build-ca.pem"
+"""Where the CA bundle lands in the runtime build context; the Dockerfile's builder stage
+picks it up when present (a TLS-inspecting proxy) and the final stage never sees it."""
+_PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
+
+
+class EngineUnavailable(RuntimeError):
+    """No Docker engine answered; the message says where we looked."""
+
+
+class BuildFailed(RuntimeError):
+    """The engine refused a build or a push; the message ends with the engine's own words."""
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What a build needs from the machine it runs on rather than from the repository."""
+
+    base_image: str | None = None
+    ca_bundle: Path | None = None
+    pip_settings: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ModelImage:
+    repository: str
+    tag: str
+    image_id: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=900)
+        client.ping()
+    except docker.errors.DockerException as error:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise EngineUnavailable(f"no Docker engine answers at {where}: {error}") from error
+    return client
+
+
+def settings_from_environment(base_image: str | None, environ: Mapping[str, str]) -> BuildSettings:
+    """pip inside the build sees neither our pip.conf nor our CA bundle, so pass them on.
+
+    Only http(s) index URLs travel: a file:// mirror on this machine means nothing inside the
+    build. The CA bundle is the one pip itself is told to use (MLGITOPS_BUILD_CA_BUNDLE first).
+    """
+    bundle = environ.get("MLGITOPS_BUILD_CA_BUNDLE") or environ.get("PIP_CERT")
+    pip: dict[str, str] = {}
+    for name in _PIP_SETTINGS:
+        value = " ".join(
+            part
+            for part in environ.get(name, "").split()
+            if name in ("PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT") or part.startswith("http")
+        )
+        if value:
+            pip[name] = value
+    return BuildSettings(base_image, Path(bundle) if bundle else None, pip)
+
+
+def runtime_tag(root: Path, settings: BuildSettings) -> str:
+    files = context_files(root, RUNTIME_CONTEXT)
+    digest = content_hash(root, files, salt=[f"base={settings.base_image or ''}"])
+    return f"{RUNTIME_REPOSITORY}:{digest[:16]}"
+
+
+def ensure_runtime_image(
+    client: docker.DockerClient, root: Path, settings: BuildSettings, progress: Progress
+) -> str:
+    tag = runtime_tag(root, settings)
+    if _exists(client, tag):
+        progress.event("runtime", f"reusing {tag}")
+        return tag
+    progress.event("runtime", f"building {tag}")
+    extra = {}
+    if settings.ca_bundle is not None and settings.ca_bundle.is_file():
+        extra[BUILD_CA_MEMBER] = settings.ca_bundle.read_bytes()
+    args = dict(settings.pip_settings or {})
+    if settings.base_image:
+        args["BASE_IMAGE"] = settings.base_image
+    context = context_tar(root, context_files(root, RUNTIME_CONTEXT), extra)
+    _build(client, "runtime", context, RUNTIME_DOCKERFILE, tag, args, {}, progress)
+    return tag
+
+
+def artifact_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_model_image(
+    client: docker.DockerClient,
+    root: Path,
+    *,
+    name: str,
+    version: str,
+    artifact: str,
+    runtime: str,
+    repository: str,
+    labels: Mapping[str, str],
+    progress: Progress,
+) -> ModelImage:
+    """``artifact`` is repository-relative; the caller has checked its sha256 already."""
+    context = context_tar(root, [MODEL_DOCKERFILE, artifact], {})
+    args = {
+        "RUNTIME_IMAGE": runtime,
+        "MODEL_ARTIFACT": artifact,
+        "MODEL_NAME": name,
+        "MODEL_VERSION": version,
+    }
+    tag = f"{repository}:{version}"
+    image_id = _build(client, name, context, MODEL_DOCKERFILE, tag, args, labels, progress)
+    return ModelImage(repository, version, image_id)
+
+
+def push(client: docker.DockerClient, image: ModelImage, progress: Progress) -> str:
+    """Push, then return the digest the registry serves for the tag."""
+    pushed = ""
+    stream = client.api.push(image.repository, tag=image.tag, stream=True, decode=True)
+    for message in _messages(stream):
+        if "error" in message:
+            raise BuildFailed(f"push of {image.reference} failed: {message['error']}")
+        aux = message.get("aux")
+        if isinstance(aux, dict) and aux.get("Digest"):
+            pushed = str(aux["Digest"])
+        elif message.get("status"):
+            layer = f"{message['id']} " if message.get("id") else ""
+            progress.step(image.repository, f"push {layer}{message['status']}")
+    host, _ = split_reference(image.repository)
+    served = manifest_digest(image.repository, image.tag, _credentials(host))
+    if pushed and pushed != served:
+        raise BuildFailed(
+            f"the engine pushed {image.reference} as {pushed} but the registry serves {served}"
+        )
+    return served
+
+
+def _credentials(host: str) -> dict[str, str]:
+    """The engine's stored login for ``host`` (docker login), so private registries answer."""
+    auth = docker.auth.resolve_authconfig(docker.auth.load_config(), registry=host) or {}
+    return {
+        key: str(auth[field])
+        for key, field in (("username", "username"), ("password", "password"))
+        if auth.get(field)
+    }
+
+
+def _exists(client: docker.DockerClient, reference: str) -> bool:
+    try:
+        client.images.get(reference)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def _build(
+    client: docker.DockerClient,
+    subject: str,
+    context: Any,
+    dockerfile: str,
+    tag: str,
+    args: Mapping[str, str],
+    labels: Mapping[str, str],
+    progress: Progress,
+) -> str:
+    """Run one classic-builder build on the host network (the engine here has no bridge)."""
+    image_id = ""
+    recent: list[str] = []
+    try:
+        stream = client.api.build(
+            fileobj=context,
+            custom_context=True,
+            dockerfile=dockerfile,
+            tag=tag,
+            buildargs=dict(args),
+            labels=dict(labels),
+            network_mode="host",
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        for message in _messages(stream):
+            if "error" in message:
+                tail = "".join(recent[-15:])
+                raise BuildFailed(f"build of {tag} failed: {message['error']}\n{tail}".rstrip())
+            text = str(message.get("stream", ""))
+            if text.strip():
+                recent.append(text if text.endswith("\n") else text + "\n")
+                if text.startswith("Step "):
+                    progress.step(subject, text.strip())
+            aux = message.get("aux")
+            if isinstance(aux, dict) and aux.get("ID"):
+                image_id = str(aux["ID"])
+    except docker.errors.APIError as error:
+        raise BuildFailed(f"build of {tag} failed: {error.explanation or error}") from error
+    if not image_id:
+        image_id = str(client.images.get(tag).id)
+    return image_id
+
+
+def _messages(stream: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    for message in stream:
+        if isinstance(message, dict):
+            yield message
