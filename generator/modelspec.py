@@ -1,0 +1,56 @@
+"""A model as written in models/<name>/model.yaml, typed, before any environment is applied."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from generator.yamlsource import Document
+
+TUNABLE_FIELDS = ("resources", "accelerator", "gpus", "scaling", "server", "logging", "config")
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    env: str
+    secret: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    name: str
+    owner: str
+    description: str
+    version: str
+    artifact_path: str
+    artifact_sha256: str
+    tunables: Mapping[str, Any]
+    secret_refs: tuple[SecretRef, ...]
+    overrides: Mapping[str, Mapping[str, Any]]
+    folder: str
+    document: Document
+
+    @property
+    def file(self) -> str:
+        return self.document.file
+
+
+def build_model(document: Document, folder: str) -> ModelSource:
+    """Typed view of a schema-valid model.yaml."""
+    data = document.data
+    spec = data["spec"]
+    return ModelSource(
+        name=data["metadata"]["name"],
+        owner=data["metadata"]["owner"],
+        description=data["metadata"].get("description", ""),
+        version=spec["version"],
+        artifact_path=spec["artifact"]["path"],
+        artifact_sha256=spec["artifact"]["sha256"],
+        tunables={key: spec[key] for key in TUNABLE_FIELDS if key in spec},
+        secret_refs=tuple(SecretRef(**ref) for ref in spec.get("secretRefs", [])),
+        overrides=spec.get("environments", {}),
+        folder=folder,
+        document=document,
+    )

@@ -1,0 +1,181 @@
+"""The stages in order: load, check, resolve, render (in memory), verify.
+
+Each function returns plain data; only ``write`` touches the repository, and the CLI alone
+decides exit codes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from generator import kubeschema, kustomize
+from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
+from generator.modelspec import ModelSource
+from generator.platform import Platform
+from generator.problems import Problem
+from generator.quota import check_quota
+from generator.releases import pinned_digest, release_problems
+from generator.render.tree import RenderedFile, render_tree
+from generator.repository import load_inputs
+from generator.resolve import Resolved, is_enabled, resolve, resolve_base
+from generator.semantic import check_model, check_platform
+
+
+@dataclass
+class Plan:
+    """Everything a run decided, before anything is verified or written."""
+
+    layout: RepoLayout
+    platform: Platform | None
+    models: list[ModelSource] = field(default_factory=list)
+    bases: dict[str, Resolved] = field(default_factory=dict)
+    deployments: list[Resolved] = field(default_factory=list)
+    files: list[RenderedFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    focus: set[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity.value == "error" for p in self.problems)
+
+    def in_focus(self, model: str) -> bool:
+        return self.focus is None or model in self.focus
+
+
+def _duplicate_names(models: Sequence[ModelSource]) -> Iterable[Problem]:
+    seen: dict[str, ModelSource] = {}
+    for model in models:
+        if model.name in seen:
+            yield model.document.problem(
+                ("metadata", "name"),
+                f"model name {model.name!r} is also used by {seen[model.name].file}",
+                "model names must be unique",
+            )
+        seen.setdefault(model.name, model)
+
+
+def make_plan(layout: RepoLayout, focus: set[str] | None = None) -> Plan:
+    """Load, check, resolve and render. ``focus``: models whose files changed (None: all);
+    the others are still loaded, since quotas are sums over every model."""
+    inputs = load_inputs(layout)
+    plan = Plan(layout, inputs.platform, inputs.models, problems=list(inputs.problems), focus=focus)
+    platform = inputs.platform
+    if platform is None:
+        return plan
+    plan.problems += check_platform(platform)
+    plan.problems += _duplicate_names(inputs.models)
+    for model in inputs.models:
+        if plan.in_focus(model.name):
+            plan.problems += check_model(layout, model, platform)
+    if not plan.ok:
+        return plan
+    for model in inputs.models:
+        plan.bases[model.name] = resolve_base(model, platform)
+        for env in platform.environments:
+            if is_enabled(model, env):
+                digest = pinned_digest(layout, model.name, env.name)
+                plan.deployments.append(resolve(model, env, platform, digest))
+                plan.problems += release_problems(layout, model, env, digest)
+    for env in platform.environments:
+        specs = [d for d in plan.deployments if d.environment.name == env.name]
+        plan.problems += check_quota(platform, env, specs)
+    if plan.ok:
+        plan.files = render_tree(platform, inputs.models, plan.bases, plan.deployments)
+    return plan
+
+
+def _object_sort_key(obj: dict[str, object]) -> tuple[str, str]:
+    metadata = obj.get("metadata")
+    name = metadata.get("name", "") if isinstance(metadata, dict) else ""
+    return (str(obj.get("kind")), str(name))
+
+
+def verify_objects(plan: Plan) -> list[Problem]:
+    """Strict Kubernetes schema validation of every complete object rendered in memory."""
+    assert plan.platform is not None
+    version = plan.platform.kubernetes_version
+    problems = []
+    for file in plan.files:
+        obj = file.obj
+        if not isinstance(obj, dict) or "metadata" not in obj or obj.get("kind") in (
+            "Kustomization",
+            "Component",
+        ):
+            continue
+        if file.path.startswith("components/"):
+            continue
+        if file.path.startswith("base/") and not plan.in_focus(file.path.split("/")[1]):
+            continue
+        for message in kubeschema.object_errors(version, obj):
+            problems.append(Problem(file.path, 0, 0, f"{obj['kind']}: {message}"))
+    return problems
+
+
+def affected_overlays(plan: Plan) -> list[str]:
+    assert plan.platform is not None
+    directories = [namespace_dir(env.name) for env in plan.platform.environments]
+    directories += [
+        overlay_dir(spec.environment.name, spec.model)
+        for spec in plan.deployments
+        if plan.in_focus(spec.model)
+    ]
+    return directories
+
+
+def _needed(plan: Plan, path: str) -> bool:
+    if plan.focus is None or not path.startswith(("base/", "overlays/")):
+        return True
+    parts = path.split("/")
+    model = parts[1] if parts[0] == "base" else parts[2]
+    return model == "_namespace" or model in plan.focus
+
+
+def materialize(files: Iterable[RenderedFile], directory: Path) -> None:
+    for file in files:
+        target = directory / file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(file.text, encoding="utf-8")
+
+
+def verify_builds(plan: Plan, jobs: int | None = None) -> tuple[list[Problem], int]:
+    """Build every affected overlay with real kustomize and validate each built object.
+
+    Returns the problems and how many objects were built and validated.
+    """
+    assert plan.platform is not None
+    version = plan.platform.kubernetes_version
+    problems: list[Problem] = []
+    count = 0
+    with tempfile.TemporaryDirectory(prefix="mlgitops-verify-") as scratch:
+        materialize((f for f in plan.files if _needed(plan, f.path)), Path(scratch))
+        for result in kustomize.build_many(Path(scratch), affected_overlays(plan), jobs):
+            where = f"{result.directory}/kustomization.yaml"
+            if not result.ok:
+                problems.append(Problem(where, 0, 0, f"kustomize build failed: {result.error}"))
+                continue
+            for obj in yaml.load_all(result.output, Loader=yaml.CSafeLoader):
+                if not obj:
+                    continue
+                count += 1
+                for message in kubeschema.object_errors(version, obj):
+                    kind, name = _object_sort_key(obj)
+                    problems.append(Problem(where, 0, 0, f"built {kind} {name}: {message}"))
+    return problems, count
+
+
+def build_one(plan: Plan, model: str, env: str) -> kustomize.BuildResult:
+    with tempfile.TemporaryDirectory(prefix="mlgitops-render-") as scratch:
+        needed = (
+            f
+            for f in plan.files
+            if not f.path.startswith(("base/", "overlays/"))
+            or f.path.startswith((base_dir(model) + "/", overlay_dir(env, model) + "/"))
+        )
+        materialize(needed, Path(scratch))
+        binary = kustomize.check_available()
+        return kustomize.build(binary, Path(scratch) / overlay_dir(env, model), overlay_dir(env, model))

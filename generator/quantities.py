@@ -1,0 +1,43 @@
+"""Kubernetes resource quantities, parsed exactly (integers) so sums never drift."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P)?$")
+
+
+def parse_quantity(text: str) -> Decimal:
+    match = _QUANTITY.match(text)
+    if not match:
+        raise ValueError(f"not a Kubernetes quantity: {text!r}")
+    number, suffix = Decimal(match.group(1)), match.group(2)
+    if suffix in _BINARY:
+        return number * _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return number * Decimal(_DECIMAL[suffix])
+    return number
+
+
+def millicores(text: str) -> int:
+    return int(parse_quantity(text) * 1000)
+
+
+def memory_bytes(text: str) -> int:
+    return int(parse_quantity(text))
+
+
+def format_millicores(value: int) -> str:
+    return f"{value // 1000}" if value % 1000 == 0 else f"{value}m"
+
+
+def format_bytes(value: int) -> str:
+    for suffix, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if value % size == 0 and value >= size:
+            return f"{value // size}{suffix}"
+    if value >= 2**30:
+        return f"{value / 2**30:.1f}Gi"
+    return f"{value}"

@@ -1,0 +1,108 @@
+"""``overlays/<env>/<model>/kustomization.yaml``: only what differs from the base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.layout import base_dir, component_dir
+from generator.render.base import config_literals, server_config, server_resources
+from generator.render.components import CPU_POOL, FLUENTD, GPU_POOL, cpu_pool_needed
+from generator.render.labels import ENVIRONMENT_LABEL, SERVER_CONTAINER, config_map_name
+from generator.resolve import Resolved
+from generator.yamlout import dump
+
+Object = dict[str, Any]
+
+
+def _up(path: str) -> str:
+    return "../../../" + path
+
+
+def _deployment_patch(spec: Resolved) -> Object:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": spec.model},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": SERVER_CONTAINER, "resources": server_resources(spec)}
+                    ]
+                }
+            }
+        },
+    }
+
+
+def _hpa_patch(spec: Resolved) -> Object:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": spec.model},
+        "spec": {
+            "minReplicas": spec.min_replicas,
+            "maxReplicas": spec.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": spec.target_cpu_utilization,
+                        },
+                    },
+                }
+            ],
+        },
+    }
+
+
+def components_for(spec: Resolved) -> list[str]:
+    env = spec.environment
+    names = []
+    if spec.accelerator == "gpu":
+        names.append(GPU_POOL)
+    elif cpu_pool_needed(env):
+        names.append(CPU_POOL)
+    if spec.fluentd:
+        names.append(FLUENTD)
+    return [_up(component_dir(env.name, name)) for name in names]
+
+
+def render_overlay(spec: Resolved, base: Resolved) -> Object:
+    """The overlay of ``spec`` over the base rendered from ``base``."""
+    kustomization: Object = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": spec.environment.namespace,
+        "resources": [_up(base_dir(spec.model))],
+    }
+    components = components_for(spec)
+    if components:
+        kustomization["components"] = components
+    kustomization["labels"] = [
+        {
+            "pairs": {ENVIRONMENT_LABEL: spec.environment.name},
+            "includeSelectors": False,
+            "includeTemplates": True,
+        }
+    ]
+    if spec.digest:
+        kustomization["images"] = [{"name": spec.image, "digest": spec.digest}]
+    base_config, env_config = server_config(base), server_config(spec)
+    changed = {k: v for k, v in env_config.items() if base_config.get(k) != v}
+    if changed:
+        kustomization["configMapGenerator"] = [
+            {
+                "name": config_map_name(spec.model),
+                "behavior": "merge",
+                "literals": config_literals(changed),
+            }
+        ]
+    kustomization["patches"] = [
+        {"patch": dump(_deployment_patch(spec))},
+        {"patch": dump(_hpa_patch(spec))},
+    ]
+    return kustomization

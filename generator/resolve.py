@@ -1,0 +1,135 @@
+"""Model x environment -> one fully merged, defaulted spec (precedence: environment defaults <
+model spec < the model's per-environment override)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from generator.defaults import deep_merge, tunable_defaults
+from generator.modelspec import ModelSource, SecretRef
+from generator.platform import Environment, NodePool, Platform, Quota, SyncPolicy
+from generator.yamlsource import Document, PathKey
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Everything the renderer needs for one model in one environment."""
+
+    model: str
+    owner: str
+    description: str
+    version: str
+    source_file: str
+    artifact_sha256: str
+    environment: Environment
+    image: str
+    digest: str | None
+    cpu: str
+    memory: str
+    accelerator: str
+    gpus: int
+    min_replicas: int
+    max_replicas: int
+    target_cpu_utilization: int
+    workers: int
+    threads: int
+    log_level: str
+    fluentd: bool
+    config: tuple[tuple[str, str], ...]
+    secret_refs: tuple[SecretRef, ...]
+
+    @property
+    def node_pool(self) -> NodePool:
+        if self.accelerator == "gpu" and self.environment.gpu_pool is not None:
+            return self.environment.gpu_pool
+        return self.environment.cpu_pool
+
+
+def is_enabled(model: ModelSource, env: Environment) -> bool:
+    return bool(model.overrides.get(env.name, {}).get("enabled", True))
+
+
+def merged_tunables(model: ModelSource, env: Environment) -> dict[str, Any]:
+    override = {k: v for k, v in model.overrides.get(env.name, {}).items() if k != "enabled"}
+    return deep_merge(tunable_defaults(), env.defaults, model.tunables, override)
+
+
+def origin(
+    model: ModelSource, env: Environment, platform: Platform, field: PathKey
+) -> tuple[Document, PathKey]:
+    """Where the effective value of ``field`` was written, for error positions."""
+
+    def has(data: Mapping[str, Any], path: PathKey) -> bool:
+        node: Any = data
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    if has(model.overrides.get(env.name, {}), field):
+        return model.document, ("spec", "environments", env.name, *field)
+    if has(model.tunables, field):
+        return model.document, ("spec", *field)
+    if has(env.defaults, field):
+        return platform.document, ("environments", env.index, "defaults", *field)
+    return model.document, ("spec",)
+
+
+def resolve(
+    model: ModelSource, env: Environment, platform: Platform, digest: str | None
+) -> Resolved:
+    spec = merged_tunables(model, env)
+    scaling = spec["scaling"]
+    logging = spec["logging"]
+    return Resolved(
+        model=model.name,
+        owner=model.owner,
+        description=model.description,
+        version=model.version,
+        source_file=model.file,
+        artifact_sha256=model.artifact_sha256,
+        environment=env,
+        image=f"{platform.registry}/{model.name}",
+        digest=digest,
+        cpu=spec["resources"]["cpu"],
+        memory=spec["resources"]["memory"],
+        accelerator=spec["accelerator"],
+        gpus=spec["gpus"] if spec["accelerator"] == "gpu" else 0,
+        min_replicas=scaling["minReplicas"],
+        max_replicas=scaling["maxReplicas"],
+        target_cpu_utilization=scaling["targetCPUUtilization"],
+        workers=spec["server"]["workers"],
+        threads=spec["server"]["threads"],
+        log_level=logging["level"],
+        fluentd=bool(logging["fluentd"]) and env.fluentd is not None,
+        config=tuple(sorted(spec.get("config", {}).items())),
+        secret_refs=model.secret_refs,
+    )
+
+
+_BASE_POOL = NodePool(node_selector={}, tolerations=(), resource_name="nvidia.com/gpu")
+BASE_ENVIRONMENT = Environment(
+    name="",
+    index=-1,
+    namespace="",
+    cluster="",
+    require_digest=False,
+    sync=SyncPolicy(automated=False, prune=False, self_heal=False),
+    cpu_pool=_BASE_POOL,
+    gpu_pool=None,
+    quota=Quota(cpu="0", memory="0", gpus=0, pods=0),
+    fluentd=None,
+    defaults={},
+)
+
+
+def resolve_base(model: ModelSource, platform: Platform) -> Resolved:
+    """The model as its base renders it: its own spec on schema defaults, on the CPU pool.
+
+    Environments add their defaults, overrides, node pools, GPUs and sidecars as overlays.
+    """
+    spec = resolve(model, BASE_ENVIRONMENT, platform, None)
+    return replace(spec, accelerator="cpu", gpus=0, fluentd=False)
