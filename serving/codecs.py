@@ -128,7 +128,12 @@ def _array_from_bytes(name: str, blob: bytes, shape: tuple[int, ...], dt: Dataty
             pos += 4 + size
         if len(items) != count or pos != len(blob):
             raise BadRequest(f"input '{name}': binary data does not hold {count} strings")
-        return np.array(items, dtype=np.object_).reshape(shape)
+        try:
+            # ONNX Runtime's Python API takes text; bytes objects would be fed as their repr.
+            texts = [item.decode("utf-8") for item in items]
+        except UnicodeDecodeError as e:
+            raise BadRequest(f"input '{name}': BYTES must be UTF-8 for ONNX Runtime: {e}") from e
+        return np.array(texts, dtype=np.object_).reshape(shape)
     if len(blob) != count * dt.dtype.itemsize:
         raise BadRequest(
             f"input '{name}': binary data has {len(blob)} bytes but shape {list(shape)} "

@@ -1,0 +1,70 @@
+"""Settings come from the public environment variable names; flags override them."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.cli import build_settings
+from serving.errors import SettingsError
+from serving.settings import settings_from_env
+
+
+def test_every_public_variable_is_read() -> None:
+    settings = settings_from_env(
+        {
+            "MODEL_NAME": "iris",
+            "MODEL_VERSION": "3",
+            "MODEL_PATH": "/models/model.onnx",
+            "PORT": "9000",
+            "WORKERS": "3",
+            "THREADS": "5",
+            "ORT_PROVIDERS": "CUDAExecutionProvider, CPUExecutionProvider",
+            "LOG_LEVEL": "warning",
+            "LOG_FILE": "/var/log/serving/serving.log",
+            "MAX_REQUEST_BYTES": "1024",
+            "DRAIN_SECONDS": "2.5",
+        }
+    )
+    assert (settings.model_name, settings.model_version) == ("iris", "3")
+    assert settings.model_path == "/models/model.onnx"
+    assert (settings.port, settings.workers, settings.threads) == (9000, 3, 5)
+    assert settings.ort_providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
+    assert settings.log_level == "WARNING"
+    assert settings.log_file == "/var/log/serving/serving.log"
+    assert settings.max_request_bytes == 1024
+    assert settings.drain_seconds == 2.5
+
+
+def test_defaults() -> None:
+    settings = settings_from_env({"MODEL_PATH": "m.onnx"})
+    assert settings.port == 8080
+    assert settings.ort_providers == ("CPUExecutionProvider",)
+    assert settings.log_file is None
+
+
+def test_several_workers_get_one_onnx_runtime_thread_each_by_default() -> None:
+    settings = settings_from_env({"MODEL_PATH": "m.onnx", "WORKERS": "64"})
+    assert settings.ort_threads == 1
+
+
+def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL_PATH", "env.onnx")
+    monkeypatch.setenv("PORT", "9000")
+    settings = build_settings(["--port", "9100", "--ort-providers", "A,B"])
+    assert (settings.model_path, settings.port) == ("env.onnx", 9100)
+    assert settings.ort_providers == ("A", "B")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param({}, "MODEL_PATH is required", id="no-model"),
+        pytest.param({"MODEL_PATH": "m", "PORT": "http"}, "PORT must be a number", id="port-text"),
+        pytest.param({"MODEL_PATH": "m", "PORT": "70000"}, "PORT must be between", id="port-range"),
+        pytest.param({"MODEL_PATH": "m", "WORKERS": "0"}, "WORKERS must be at least 1", id="zero"),
+        pytest.param({"MODEL_PATH": "m", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be", id="level"),
+    ],
+)
+def test_invalid_settings_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings_from_env(env)
