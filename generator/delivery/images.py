@@ -62,11 +62,18 @@ class ModelImage:
 
 
 def connect() -> docker.DockerClient:
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if where.startswith("unix://") and not Path(where.removeprefix("unix://")).exists():
+        # Asking the SDK would leak the socket of the failed connection; the answer is known.
+        raise EngineUnavailable(f"no Docker engine answers at {where}: the socket does not exist")
     try:
         client = docker.from_env(timeout=900)
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"no Docker engine answers at {where}: {error}") from error
+    try:
         client.ping()
     except docker.errors.DockerException as error:
-        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        client.close()
         raise EngineUnavailable(f"no Docker engine answers at {where}: {error}") from error
     return client
 

@@ -127,7 +127,7 @@ def _check_pin(document: Document, path: tuple[str, ...], entry: Any) -> list[Pr
     if not isinstance(entry, dict):
         return [document.problem(path, "a pin must be a mapping of " + ", ".join(_PIN_FIELDS))]
     problems = [
-        document.problem(path, f"missing field {name!r}")
+        document.problem(path, f"missing field {name!r}", key=True)
         for name in _PIN_FIELDS
         if not isinstance(entry.get(name), str) or not entry[name]
     ]
