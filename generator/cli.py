@@ -134,7 +134,9 @@ def execute_render(options: Options, model: str, env: str) -> int:
         plan = make_plan(options.layout, {model})
         known_models = {m.name for m in plan.models}
         if plan.ok and model not in known_models:
-            return _usage_error(f"unknown model {model!r}; known: {', '.join(sorted(known_models))}")
+            return _usage_error(
+                f"unknown model {model!r}; known: {', '.join(sorted(known_models))}"
+            )
         if plan.ok and plan.platform is not None and plan.platform.environment(env) is None:
             names = ", ".join(plan.platform.environment_names)
             return _usage_error(f"unknown environment {env!r}; known: {names}")

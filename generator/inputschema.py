@@ -135,7 +135,8 @@ def _translate(document: Document, error: jsonschema.ValidationError) -> Iterato
             path, f"{where}: expected {expected}, got {_describe(instance)}", hint
         )
     elif kind in ("enum", "const"):
-        choices = [str(c) for c in (error.validator_value if kind == "enum" else [error.validator_value])]
+        permitted: Any = error.validator_value
+        choices = [str(c) for c in (permitted if kind == "enum" else [permitted])]
         hint = did_you_mean(str(instance), choices) if isinstance(instance, str) else ""
         yield document.problem(
             path,
@@ -151,7 +152,9 @@ def _translate(document: Document, error: jsonschema.ValidationError) -> Iterato
     elif kind in ("minimum", "maximum", "minLength", "maxLength", "minItems"):
         limit = error.validator_value
         bound = "at least" if kind.startswith("min") else "at most"
-        unit = " characters" if kind.endswith("Length") else (" items" if kind == "minItems" else "")
+        unit = (
+            " characters" if kind.endswith("Length") else (" items" if kind == "minItems" else "")
+        )
         yield document.problem(
             path, f"{where}: {error.message}", f"use a value of {bound} {limit}{unit}"
         )

@@ -76,13 +76,15 @@ def validator_for(kubernetes_version: str, api_version: str, kind: str) -> Any:
 def object_errors(kubernetes_version: str, obj: Mapping[str, Any]) -> list[str]:
     """Messages for every schema violation of ``obj``; empty when valid."""
     try:
-        validator = validator_for(kubernetes_version, str(obj.get("apiVersion")), str(obj.get("kind")))
+        validator = validator_for(
+            kubernetes_version, str(obj.get("apiVersion")), str(obj.get("kind"))
+        )
     except UnknownKind as error:
         return [str(error)]
     if validator.is_valid(obj):
         return []
     messages = []
-    for error in validator.iter_errors(obj):
-        where = ".".join(str(p) for p in error.instance_path) or "(object)"
-        messages.append(f"{where}: {error.message}")
+    for violation in validator.iter_errors(obj):
+        where = ".".join(str(p) for p in violation.instance_path) or "(object)"
+        messages.append(f"{where}: {violation.message}")
     return sorted(messages)

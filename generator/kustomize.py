@@ -42,9 +42,7 @@ def kubectl_binary() -> str:
 def check_available() -> str:
     binary = kubectl_binary()
     try:
-        subprocess.run(
-            [binary, "version", "--client"], capture_output=True, check=True, timeout=60
-        )
+        subprocess.run([binary, "version", "--client"], capture_output=True, check=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as error:
         raise KustomizeMissing(f"{binary} does not run ({error}); {INSTALL_HINT}") from None
     return binary
@@ -59,13 +57,17 @@ def build(binary: str, directory: Path, label: str) -> BuildResult:
             timeout=120,
         )
     except (OSError, subprocess.SubprocessError) as error:
-        raise KustomizeMissing(f"{binary} kustomize failed to run ({error}); {INSTALL_HINT}") from None
+        raise KustomizeMissing(
+            f"{binary} kustomize failed to run ({error}); {INSTALL_HINT}"
+        ) from None
     if done.returncode != 0:
         return BuildResult(label, "", done.stderr.strip() or f"exit code {done.returncode}")
     return BuildResult(label, done.stdout, "")
 
 
-def build_many(root: Path, directories: Sequence[str], jobs: int | None = None) -> list[BuildResult]:
+def build_many(
+    root: Path, directories: Sequence[str], jobs: int | None = None
+) -> list[BuildResult]:
     """``kubectl kustomize`` on each directory (relative to ``root``), one process per core."""
     binary = check_available()
     workers = jobs or os.cpu_count() or 1

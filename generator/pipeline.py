@@ -102,9 +102,14 @@ def verify_objects(plan: Plan) -> list[Problem]:
     problems = []
     for file in plan.files:
         obj = file.obj
-        if not isinstance(obj, dict) or "metadata" not in obj or obj.get("kind") in (
-            "Kustomization",
-            "Component",
+        if (
+            not isinstance(obj, dict)
+            or "metadata" not in obj
+            or obj.get("kind")
+            in (
+                "Kustomization",
+                "Component",
+            )
         ):
             continue
         if file.path.startswith("components/"):
@@ -178,4 +183,6 @@ def build_one(plan: Plan, model: str, env: str) -> kustomize.BuildResult:
         )
         materialize(needed, Path(scratch))
         binary = kustomize.check_available()
-        return kustomize.build(binary, Path(scratch) / overlay_dir(env, model), overlay_dir(env, model))
+        return kustomize.build(
+            binary, Path(scratch) / overlay_dir(env, model), overlay_dir(env, model)
+        )

@@ -32,7 +32,8 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
         if env.name in seen_names:
             yield doc.problem(
                 (*path, "name"),
-                f"environment {env.name!r} is defined twice (first as environments[{seen_names[env.name]}])",
+                f"environment {env.name!r} is defined twice "
+                f"(first as environments[{seen_names[env.name]}])",
                 "give each environment a unique name",
             )
         seen_names.setdefault(env.name, env.index)
@@ -168,9 +169,7 @@ def _check_config_key(
         )
 
 
-def _check_resolved(
-    model: ModelSource, env: Environment, platform: Platform
-) -> Iterator[Problem]:
+def _check_resolved(model: ModelSource, env: Environment, platform: Platform) -> Iterator[Problem]:
     spec = merged_tunables(model, env)
     scaling = spec["scaling"]
     if scaling["minReplicas"] > scaling["maxReplicas"]:

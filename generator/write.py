@@ -43,9 +43,10 @@ class Changes:
 def _is_generated(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
-            return handle.read(len(GENERATED_HEADER_PREFIX)).decode(
-                "utf-8", "replace"
-            ) == GENERATED_HEADER_PREFIX
+            return (
+                handle.read(len(GENERATED_HEADER_PREFIX)).decode("utf-8", "replace")
+                == GENERATED_HEADER_PREFIX
+            )
     except OSError:
         return False
 
@@ -72,8 +73,13 @@ def compare(root: Path, files: Sequence[RenderedFile]) -> Changes:
         elif target.read_bytes() != content:
             if not _is_generated(target):
                 changes.foreign.append(
-                    Problem(path, 0, 0, "file exists and was not written by mlgitops; "
-                            "refusing to overwrite it", "move it out of the generated folders")
+                    Problem(
+                        path,
+                        0,
+                        0,
+                        "file exists and was not written by mlgitops; refusing to overwrite it",
+                        "move it out of the generated folders",
+                    )
                 )
             changes.changed[path] = content
     for path in existing_files(root):

@@ -22,7 +22,7 @@ class _Dumper(yaml.CSafeDumper):
     pass
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _represent_str(dumper: _Dumper, value: str) -> yaml.Node:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
@@ -32,12 +32,14 @@ class _Key(str):
     """A mapping key that may stay unquoted."""
 
 
-def _represent_key(dumper: yaml.SafeDumper, value: _Key) -> yaml.ScalarNode:
+def _represent_key(dumper: _Dumper, value: _Key) -> yaml.Node:
     plain = _PLAIN_KEY.match(value) and value.lower() not in _YAML11_KEYWORDS
-    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style=None if plain else '"')
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", str(value), style=None if plain else '"'
+    )
 
 
-def _represent_dict(dumper: yaml.SafeDumper, value: Mapping[Any, Any]) -> yaml.MappingNode:
+def _represent_dict(dumper: _Dumper, value: dict[Any, Any]) -> yaml.Node:
     items = [(_Key(k) if isinstance(k, str) else k, v) for k, v in value.items()]
     return dumper.represent_mapping("tag:yaml.org,2002:map", items, flow_style=False)
 

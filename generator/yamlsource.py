@@ -92,6 +92,11 @@ def resolve_plain_scalar(text: str) -> Any:
     return text
 
 
+def _mark(event: Any) -> Mark:
+    start = event.start_mark
+    return Mark(start.line + 1, start.column + 1) if start is not None else Mark(0, 0)
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -102,7 +107,8 @@ class _Builder:
         self.nodes = 0
 
     def fail(self, mark: Any, message: str, hint: str = "") -> InputError:
-        return InputError([Problem(self.file, mark.line + 1, mark.column + 1, message, hint)])
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        return InputError([Problem(self.file, line, column, message, hint)])
 
     def value(self, events: Iterator[Any], event: Any, path: PathKey) -> tuple[Any, int]:
         """Build one node from ``event`` on; return it and how many nodes it holds."""
@@ -112,7 +118,7 @@ class _Builder:
                 f"the document nests deeper than {MAX_DEPTH} levels",
                 "flatten the structure; inputs are small declarative files",
             )
-        self.values[path] = Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+        self.values[path] = _mark(event)
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event)
         self.check_tag(event)
@@ -188,7 +194,7 @@ class _Builder:
                     "YAML merge keys (<<) are not allowed",
                     "write the keys out explicitly",
                 )
-            key_mark = Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+            key_mark = _mark(event)
             if key in result:
                 first = self.keys[(*path, key)]
                 raise self.fail(
@@ -226,7 +232,8 @@ def decode(file: str, raw: bytes) -> str:
                     file,
                     line,
                     1,
-                    f"file is not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
+                    f"file is not valid UTF-8 "
+                    f"(byte 0x{raw[error.start]:02x} at offset {error.start})",
                     "save the file as UTF-8",
                 )
             ]

@@ -57,8 +57,8 @@ def _probe(path: str, period: int, failures: int) -> Object:
 def server_resources(spec: Resolved) -> Object:
     limits: Object = {"memory": spec.memory}
     if spec.gpus:
-        limits[spec.environment.gpu_pool.resource_name if spec.environment.gpu_pool else ""] = (
-            str(spec.gpus)
+        limits[spec.environment.gpu_pool.resource_name if spec.environment.gpu_pool else ""] = str(
+            spec.gpus
         )
     return {"requests": {"cpu": spec.cpu, "memory": spec.memory}, "limits": limits}
 

@@ -53,7 +53,10 @@ def render_components(env: Environment) -> dict[str, dict[str, Object]]:
     if cpu_pool_needed(env):
         patches[CPU_POOL] = _pool_patch(env.cpu_pool, None)
     if env.gpu_pool is not None:
-        cuda = {"name": SERVER_CONTAINER, "env": [{"name": "ORT_PROVIDERS", "value": CUDA_PROVIDERS}]}
+        cuda = {
+            "name": SERVER_CONTAINER,
+            "env": [{"name": "ORT_PROVIDERS", "value": CUDA_PROVIDERS}],
+        }
         patches[GPU_POOL] = _pool_patch(env.gpu_pool, cuda)
     if env.fluentd is not None:
         patches[FLUENTD] = fluentd_patch(env)

@@ -21,7 +21,11 @@ def namespace(env: Environment, platform: Platform) -> Object:
     for mode in ("enforce", "audit", "warn"):
         labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
         labels[f"pod-security.kubernetes.io/{mode}-version"] = version
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": env.namespace, "labels": labels}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": env.namespace, "labels": labels},
+    }
 
 
 def resource_quota(env: Environment) -> Object:

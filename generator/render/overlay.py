@@ -26,9 +26,7 @@ def _deployment_patch(spec: Resolved) -> Object:
         "spec": {
             "template": {
                 "spec": {
-                    "containers": [
-                        {"name": SERVER_CONTAINER, "resources": server_resources(spec)}
-                    ]
+                    "containers": [{"name": SERVER_CONTAINER, "resources": server_resources(spec)}]
                 }
             }
         },

@@ -57,7 +57,9 @@ def render_tree(
     """Every generated file, in a stable order. Pure: no disk, clock or environment."""
     files: list[RenderedFile] = []
     for env in platform.environments:
-        files += _folder(namespace_dir(env.name), render_namespace(env, platform), [ENVIRONMENTS_FILE])
+        files += _folder(
+            namespace_dir(env.name), render_namespace(env, platform), [ENVIRONMENTS_FILE]
+        )
         for name, component in sorted(render_components(env).items()):
             files += _folder(component_dir(env.name, name), component, [ENVIRONMENTS_FILE])
     for model in models:
