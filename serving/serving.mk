@@ -1,0 +1,14 @@
+# Serving targets; included from the Makefile (`include serving/serving.mk`).
+# Debian tools the serving tests and benchmark need: promtool (prometheus) and wrk.
+.PHONY: serving-deps bench-serving-deps
+
+serving-deps:
+	scripts/install-apt.sh prometheus wrk
+
+# MLServer conflicts with our pins, so the benchmark's peer lives in its own venv.
+.venv-bench/.installed:
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn==1.9.1
+	touch .venv-bench/.installed
+
+bench-serving-deps: serving-deps .venv-bench/.installed
