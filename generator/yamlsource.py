@@ -35,6 +35,13 @@ _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
 _NAN = re.compile(r"\.(nan|NaN|NAN)")
 _STR_TAG = "tag:yaml.org,2002:str"
+# The only explicit tags allowed, each on its own node kind: every other ``tag:yaml.org,2002:``
+# tag (``!!python/object/apply:...`` included) is refused, not silently read as plain data.
+_PLAIN_TAGS = {
+    yaml.ScalarEvent: _STR_TAG,
+    yaml.SequenceStartEvent: "tag:yaml.org,2002:seq",
+    yaml.MappingStartEvent: "tag:yaml.org,2002:map",
+}
 
 
 @dataclass(frozen=True)
@@ -150,14 +157,13 @@ class _Builder:
 
     def check_tag(self, event: Any) -> None:
         tag = getattr(event, "tag", None)
-        if tag is None or tag == "!" or tag == _STR_TAG:
+        if tag is None or tag == "!" or tag == _PLAIN_TAGS.get(type(event)):
             return
-        if isinstance(event, yaml.ScalarEvent) or not tag.startswith("tag:yaml.org,2002:"):
-            raise self.fail(
-                event.start_mark,
-                f"YAML tag {tag!r} is not allowed",
-                "remove the tag; quote the value if it must be a string",
-            )
+        raise self.fail(
+            event.start_mark,
+            f"YAML tag {tag!r} is not allowed",
+            "remove the tag; quote the value if it must be a string",
+        )
 
     def scalar(self, event: Any) -> Any:
         if event.style or event.tag == _STR_TAG:
