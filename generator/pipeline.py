@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from generator import kubeschema, kustomize
+from generator import crdschema, kubeschema, kustomize
 from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
 from generator.modelspec import ModelSource
 from generator.platform import Platform
@@ -96,12 +96,17 @@ def _object_sort_key(obj: dict[str, object]) -> tuple[str, str]:
 
 
 def verify_objects(plan: Plan) -> list[Problem]:
-    """Strict Kubernetes schema validation of every complete object rendered in memory."""
+    """Strict Kubernetes schema validation of every complete object rendered in memory;
+    Argo CD and Flux objects against the vendored CRD schemas."""
     assert plan.platform is not None
     version = plan.platform.kubernetes_version
     problems = []
     for file in plan.files:
         obj = file.obj
+        if isinstance(obj, dict) and crdschema.is_custom_resource(obj):
+            for message in crdschema.object_errors(obj):
+                problems.append(Problem(file.path, 0, 0, f"{obj['kind']}: {message}"))
+            continue
         if (
             not isinstance(obj, dict)
             or "metadata" not in obj

@@ -17,6 +17,7 @@ from generator.modelspec import ModelSource
 from generator.platform import Platform
 from generator.render.base import render_base
 from generator.render.components import render_components
+from generator.render.gitops import emitted_kinds, render_clusters
 from generator.render.namespace import render_namespace
 from generator.render.overlay import render_overlay
 from generator.resolve import Resolved
@@ -73,4 +74,21 @@ def render_tree(
                 [spec.source_file, ENVIRONMENTS_FILE],
             )
         )
+    files += _clusters(platform, models, deployments, [f.obj for f in files])
     return sorted(files, key=lambda f: f.path)
+
+
+def _clusters(
+    platform: Platform,
+    models: Sequence[ModelSource],
+    deployments: Sequence[Resolved],
+    rendered: Sequence[Any],
+) -> list[RenderedFile]:
+    overlays: dict[str, list[str]] = {}
+    for spec in deployments:
+        overlays.setdefault(spec.environment.name, []).append(spec.model)
+    model_files = {model.name: model.file for model in models}
+    return [
+        _file(file.path, file.obj, [*(model_files[m] for m in file.models), ENVIRONMENTS_FILE])
+        for file in render_clusters(platform, overlays, emitted_kinds(rendered))
+    ]
