@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator.signature import Signature, from_data
 from generator.yamlsource import Document
 
 TUNABLE_FIELDS = ("resources", "accelerator", "gpus", "scaling", "server", "logging", "config")
@@ -16,6 +17,12 @@ class SecretRef:
     env: str
     secret: str
     key: str
+
+
+@dataclass(frozen=True)
+class PolicyWaiver:
+    rule: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class ModelSource:
     overrides: Mapping[str, Mapping[str, Any]]
     folder: str
     document: Document
+    waivers: tuple[PolicyWaiver, ...] = ()
+    signature: Signature | None = None
 
     @property
     def file(self) -> str:
@@ -53,4 +62,8 @@ def build_model(document: Document, folder: str) -> ModelSource:
         overrides=spec.get("environments", {}),
         folder=folder,
         document=document,
+        waivers=tuple(
+            PolicyWaiver(w["rule"], w["reason"]) for w in spec.get("policy", {}).get("waivers", [])
+        ),
+        signature=from_data(spec["signature"]) if "signature" in spec else None,
     )

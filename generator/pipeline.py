@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -17,6 +18,8 @@ from generator import crdschema, kubeschema, kustomize
 from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
 from generator.modelspec import ModelSource
 from generator.platform import Platform
+from generator.policy import engine as policy
+from generator.policy.engine import OverlayContext
 from generator.problems import Problem
 from generator.quota import check_quota
 from generator.releases import pinned_digest, release_problems
@@ -24,6 +27,7 @@ from generator.render.tree import RenderedFile, render_tree
 from generator.repository import load_inputs
 from generator.resolve import Resolved, is_enabled, resolve, resolve_base
 from generator.semantic import check_model, check_platform
+from generator.yamlsource import PathKey
 
 
 @dataclass
@@ -168,14 +172,54 @@ def verify_builds(plan: Plan, jobs: int | None = None) -> tuple[list[Problem], i
             if not result.ok:
                 problems.append(Problem(where, 0, 0, f"kustomize build failed: {result.error}"))
                 continue
-            for obj in yaml.load_all(result.output, Loader=yaml.CSafeLoader):
-                if not obj:
-                    continue
+            built = [o for o in yaml.load_all(result.output, Loader=yaml.CSafeLoader) if o]
+            for obj in built:
                 count += 1
                 for message in kubeschema.object_errors(version, obj):
                     kind, name = _object_sort_key(obj)
                     problems.append(Problem(where, 0, 0, f"built {kind} {name}: {message}"))
+            problems += policy_problems(plan, result.directory, built)
     return problems, count
+
+
+def policy_problems(plan: Plan, directory: str, objects: list[dict[str, Any]]) -> list[Problem]:
+    """Run the policy on one built overlay. Findings point at the input a person edits: the
+    model's model.yaml (its waivers, where one applies) or the environment in environments.yaml.
+    """
+    assert plan.platform is not None
+    spec = next(
+        (d for d in plan.deployments if overlay_dir(d.environment.name, d.model) == directory),
+        None,
+    )
+    env = (
+        spec.environment
+        if spec
+        else next(
+            (e for e in plan.platform.environments if namespace_dir(e.name) == directory), None
+        )
+    )
+    context = OverlayContext(
+        overlay=directory.removeprefix("overlays/"),
+        require_digest=env.require_digest if env else False,
+    )
+    findings = policy.check_objects(objects, context)
+    model = next((m for m in plan.models if spec and m.name == spec.model), None)
+    if model is None:
+        where = (
+            plan.platform.document.problem(("environments", env.index), "")
+            if env
+            else Problem(f"{directory}/kustomization.yaml", 0, 0, "")
+        )
+        return [replace(f, file=where.file, line=where.line, column=where.column) for f in findings]
+    located = []
+    waived_rules = [w.rule for w in model.waivers]
+    for finding in policy.apply_waivers(findings, model.waivers):
+        path: PathKey = ("spec",)
+        if finding.rule in waived_rules:
+            path = ("spec", "policy", "waivers", waived_rules.index(finding.rule), "rule")
+        mark = model.document.mark(path, key=path == ("spec",))
+        located.append(replace(finding, file=model.file, line=mark.line, column=mark.column))
+    return located
 
 
 def build_one(plan: Plan, model: str, env: str) -> kustomize.BuildResult:

@@ -11,8 +11,10 @@ from generator.inputschema import did_you_mean
 from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
 from generator.platform import Environment, Platform
+from generator.policy.engine import rule_ids
 from generator.problems import Problem
 from generator.resolve import is_enabled, merged_tunables, origin
+from generator.signature import SignatureError, differences, read_signature
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
@@ -101,6 +103,31 @@ def check_artifact(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
             f"sha256 of {layout.relative(candidate)} is {actual}, not the one written here",
             f"if the new artifact is intended, set sha256: {actual}",
         )
+    yield from check_signature(layout, model, resolved)
+
+
+def check_signature(layout: RepoLayout, model: ModelSource, artifact: Path) -> Iterator[Problem]:
+    """An interface change must show up as an edit of spec.signature, not hide in a binary."""
+    if model.signature is None:
+        return
+    doc = model.document
+    shown = layout.relative(layout.model_dir(model.folder) / model.artifact_path)
+    try:
+        actual = read_signature(artifact)
+    except SignatureError as error:
+        yield doc.problem(
+            ("spec", "artifact", "path"),
+            f"cannot read the signature of {shown}: {error}",
+            "export the model as ONNX with tensor inputs and outputs",
+        )
+        return
+    for difference in differences(model.signature, actual):
+        yield doc.problem(
+            ("spec", "signature"),
+            f"{shown} does not match spec.signature: {difference}",
+            "if the new interface is intended (clients must change too), "
+            f"set signature: {actual.flow()}",
+        )
 
 
 def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> Iterator[Problem]:
@@ -112,6 +139,14 @@ def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> I
             f"rename the folder or set name: {model.folder}",
         )
     yield from check_artifact(layout, model)
+    known_rules = rule_ids()
+    for index, waiver in enumerate(model.waivers):
+        if waiver.rule not in known_rules:
+            yield doc.problem(
+                ("spec", "policy", "waivers", index, "rule"),
+                f"waiver for unknown policy rule {waiver.rule!r}",
+                did_you_mean(waiver.rule, known_rules) + " (list the rules: mlgitops policy)",
+            )
     names = platform.environment_names
     for env_name in model.overrides:
         if env_name not in names:

@@ -1,0 +1,1 @@
+"""One module per policy rule. Ids are a public contract: never renumber or reuse one."""

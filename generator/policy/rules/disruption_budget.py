@@ -1,0 +1,62 @@
+"""Workloads with more than one replica have a PodDisruptionBudget.
+
+Without one, a node drain may evict every replica at once, and "highly available" means
+nothing during cluster upgrades. The minimum replica count comes from the
+HorizontalPodAutoscaler that scales the workload, or else from ``spec.replicas``.
+
+PASS::
+
+    kind: HorizontalPodAutoscaler
+    spec: {minReplicas: 2, scaleTargetRef: {kind: Deployment, name: iris-classifier}}
+    ---
+    kind: PodDisruptionBudget
+    spec: {maxUnavailable: 1, selector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}}
+
+FAIL::
+
+    kind: HorizontalPodAutoscaler
+    spec: {minReplicas: 2, scaleTargetRef: {kind: Deployment, name: iris-classifier}}
+    # and no PodDisruptionBudget selects the pods
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator.policy.engine import OverlayContext
+from generator.policy.workloads import (
+    Object,
+    name_of,
+    objects_of_kind,
+    pod_spec,
+    selects,
+    violation,
+)
+from generator.problems import Problem
+
+ID = "MLG110"
+SEVERITY = "warning"
+HINT = "add a PodDisruptionBudget (maxUnavailable: 1) whose selector matches the pod labels"
+
+
+def minimum_replicas(obj: Object, context: OverlayContext) -> int:
+    for hpa in objects_of_kind(context.objects, "HorizontalPodAutoscaler"):
+        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if target.get("kind") == obj.get("kind") and target.get("name") == name_of(obj):
+            return int((hpa.get("spec") or {}).get("minReplicas", 1))
+    return int((obj.get("spec") or {}).get("replicas", 1))
+
+
+def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
+    pod = pod_spec(obj)
+    if pod is None or obj.get("kind") not in ("Deployment", "StatefulSet"):
+        return
+    replicas = minimum_replicas(obj, context)
+    if replicas <= 1:
+        return
+    budgets = objects_of_kind(context.objects, "PodDisruptionBudget")
+    if not any(selects((b.get("spec") or {}).get("selector"), pod.labels) for b in budgets):
+        yield violation(
+            f"runs at least {replicas} replicas but no PodDisruptionBudget selects its pods",
+            HINT,
+        )

@@ -1,0 +1,98 @@
+"""Reading pods out of built Kubernetes objects, shared by the rules so each stays short."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from generator.problems import Problem
+
+Object = Mapping[str, Any]
+
+_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def violation(message: str, hint: str) -> Problem:
+    """A finding without a location: the engine adds file, position, rule and severity."""
+    return Problem("", 0, 0, message, hint)
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    path: str
+    spec: Mapping[str, Any]
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container of a pod; ``path`` names it for messages, matched by name not index."""
+
+    path: str
+    kind: str
+    data: Mapping[str, Any]
+
+    def security(self, key: str) -> Any:
+        context = self.data.get("securityContext") or {}
+        return context.get(key)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def pod_spec(obj: Object) -> PodSpec | None:
+    """The pod template of a workload (or the spec of a bare Pod); None for other kinds."""
+    kind = obj.get("kind")
+    spec = _mapping(obj.get("spec"))
+    if kind == "Pod":
+        return PodSpec("spec", spec, _mapping(_mapping(obj.get("metadata")).get("labels")))
+    if kind == "CronJob":
+        spec = _mapping(_mapping(spec.get("jobTemplate")).get("spec"))
+        prefix = "spec.jobTemplate.spec.template"
+    elif kind in _TEMPLATE_KINDS:
+        prefix = "spec.template"
+    else:
+        return None
+    template = _mapping(spec.get("template"))
+    labels = _mapping(_mapping(template.get("metadata")).get("labels"))
+    return PodSpec(f"{prefix}.spec", _mapping(template.get("spec")), labels)
+
+
+def containers(pod: PodSpec, lists: tuple[str, ...] = CONTAINER_LISTS) -> Iterator[Container]:
+    for kind in lists:
+        for item in pod.spec.get(kind) or []:
+            data = _mapping(item)
+            yield Container(f"{pod.path}.{kind}[{data.get('name', '?')}]", kind, data)
+
+
+def selects(selector: Any, labels: Mapping[str, str]) -> bool:
+    """Kubernetes label-selector semantics: an empty selector selects every pod."""
+    selector = _mapping(selector)
+    for key, value in _mapping(selector.get("matchLabels")).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key = expression.get("key")
+        operator = expression.get("operator")
+        values = expression.get("values") or []
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def objects_of_kind(objects: tuple[Object, ...], kind: str) -> Iterator[Object]:
+    return (obj for obj in objects if obj.get("kind") == kind)
+
+
+def name_of(obj: Object) -> str:
+    return str(_mapping(obj.get("metadata")).get("name", "?"))
