@@ -11,10 +11,14 @@ from pathlib import Path
 import click
 
 from generator.changes import GitError, models_in_focus
+from generator.diff.command import diff
 from generator.kustomize import KustomizeMissing
 from generator.layout import RepoLayout
 from generator.pipeline import Plan, build_one, make_plan, verify_builds, verify_objects
+from generator.policy.command import policy
 from generator.problems import Problem, render_report
+from generator.scaffold import init
+from generator.schemadoc import schema
 from generator.write import WriteError, apply_changes, compare, recover, repository_lock
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -215,3 +219,9 @@ def generate(options: Options, check: bool, skip_build: bool) -> None:
 def render(options: Options, model: str, env: str) -> None:
     """Print the fully built manifests of one overlay (kustomize output)."""
     sys.exit(execute_render(options, model, env))
+
+
+main.add_command(diff)
+main.add_command(policy)
+main.add_command(init)
+main.add_command(schema)
