@@ -1,0 +1,205 @@
+"""``mlgitops init``: a new model folder that validates as written.
+
+A data scientist's first model.yaml is usually copied from another model, with that model's
+owner, checksum and interface. Generating it from the artifact instead records the real
+sha256 and signature, and the comments explain each field where it is edited.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from generator.layout import RepoLayout
+from generator.problems import Problem, render_report
+from generator.semantic import file_sha256
+from generator.signature import Signature, SignatureError, Tensor, read_signature
+
+if TYPE_CHECKING:
+    from generator.cli import Options
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+NAME_MAX = 40
+ARTIFACT_NAME = "model.onnx"
+DEFAULT_OWNER = "unassigned"
+
+
+class ScaffoldError(Exception):
+    """A refusal; ``usage`` tells the CLI whether the arguments (2) or the inputs (1) are wrong."""
+
+    def __init__(self, message: str, hint: str, *, usage: bool) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class Scaffolded:
+    folder: Path
+    sha256: str
+    signature: Signature
+
+
+def check_name(name: str, what: str) -> None:
+    if len(name) > NAME_MAX and what == "model name":
+        raise ScaffoldError(
+            f"{what} {name!r} is {len(name)} characters long; at most {NAME_MAX} are allowed",
+            "choose a shorter name (it prefixes every Kubernetes object of the model)",
+            usage=True,
+        )
+    if not NAME_PATTERN.match(name) or len(name) > 63:
+        raise ScaffoldError(
+            f"{what} {name!r} is not a DNS-1123 label",
+            "use lower-case letters, digits and '-', starting and ending with a letter or digit",
+            usage=True,
+        )
+
+
+def _tensor_lines(tensors: tuple[Tensor, ...]) -> list[str]:
+    if not tensors:
+        return ["      []"]
+    return [f"      - {t.flow()}" for t in tensors]
+
+
+def model_yaml(name: str, owner: str, sha256: str, signature: Signature) -> str:
+    """The commented model.yaml. Every string is quoted so no YAML 1.1 loader misreads it."""
+    lines = [
+        f"# {name}: created by `mlgitops init`. Reference of every field: docs/model-yaml.md",
+        "# (or `mlgitops schema`). Check your edits with `mlgitops validate`.",
+        'apiVersion: "mlgitops/v1"',
+        'kind: "Model"',
+        "metadata:",
+        "  # DNS-1123 label, equal to this folder's name; names every Kubernetes object.",
+        f'  name: "{name}"',
+        "  # The owning team; becomes the label mlgitops.io/owner.",
+        f'  owner: "{owner}"',
+        "  # Free text shown to reviewers.",
+        f'  description: "{name} model"',
+        "spec:",
+        "  # Model version: the image tag. Raise it with every new artifact.",
+        '  version: "0.1.0"',
+        "  artifact:",
+        "    # The ONNX file, relative to this folder.",
+        f'    path: "{ARTIFACT_NAME}"',
+        "    # SHA-256 of the file; validation fails when the file changes without it.",
+        f'    sha256: "{sha256}"',
+        "  # Requests per replica; the memory limit equals the memory request.",
+        '  resources: {cpu: "500m", memory: "512Mi"}',
+        "  # cpu, or gpu where the environment has a GPU node pool.",
+        '  accelerator: "cpu"',
+        "  # Horizontal Pod Autoscaler bounds; more than one replica also gets a",
+        "  # PodDisruptionBudget.",
+        "  scaling: {minReplicas: 1, maxReplicas: 2, targetCPUUtilization: 70}",
+        "  # The interface read from the artifact. Validation compares it with the file,",
+        "  # so a model whose inputs or outputs change is caught in review.",
+        "  signature:",
+        "    inputs:",
+        *_tensor_lines(signature.inputs),
+        "    outputs:",
+        *_tensor_lines(signature.outputs),
+        "  # Plain environment variables for the server (never secrets: use secretRefs):",
+        '  # config: {FEATURE_FLAG: "on"}',
+        "  # Exceptions to the policy rules (`mlgitops policy` lists them), with a reason:",
+        "  # policy:",
+        '  #   waivers: [{rule: "MLG110", reason: "single replica by design"}]',
+        "  # Per-environment overrides, keyed by environment name from environments.yaml:",
+        "  # environments:",
+        "  #   prod: {scaling: {minReplicas: 2, maxReplicas: 6}}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaffolded:
+    """Create models/<name>/ in one rename, so a refusal or a crash leaves nothing behind."""
+    check_name(name, "model name")
+    check_name(owner, "owner")
+    target = layout.model_dir(name)
+    if target.exists():
+        raise ScaffoldError(
+            f"{layout.relative(target)} already exists",
+            "choose another name, or edit the existing model.yaml",
+            usage=False,
+        )
+    if not artifact.is_file():
+        raise ScaffoldError(
+            f"artifact {artifact} does not exist or is not a file",
+            "pass the path of an .onnx file with --artifact",
+            usage=True,
+        )
+    try:
+        sha256 = file_sha256(artifact)
+    except OSError as error:
+        raise ScaffoldError(
+            f"artifact {artifact} cannot be read: {error.strerror}",
+            "check the path and its permissions",
+            usage=True,
+        ) from error
+    try:
+        signature = read_signature(artifact)
+    except SignatureError as error:
+        raise ScaffoldError(
+            f"artifact {artifact}: {error}",
+            "export the model to ONNX first (for scikit-learn: skl2onnx)",
+            usage=False,
+        ) from error
+    layout.models_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=layout.models_dir))
+    try:
+        shutil.copyfile(artifact, staging / ARTIFACT_NAME)
+        (staging / "model.yaml").write_text(
+            model_yaml(name, owner, sha256, signature), encoding="utf-8"
+        )
+        staging.chmod(0o755)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Scaffolded(target, sha256, signature)
+
+
+def execute_init(options: Options, name: str, artifact: Path, owner: str) -> int:
+    try:
+        done = scaffold(options.layout, name, artifact, owner)
+    except ScaffoldError as error:
+        where = (
+            "mlgitops init"
+            if error.usage
+            else options.layout.relative(options.layout.model_dir(name))
+        )
+        problem = Problem(where, 0, 0, str(error), error.hint)
+        click.echo(render_report([problem], options.output_format), err=True)
+        return 2 if error.usage else 1
+    folder = options.layout.relative(done.folder)
+    if options.output_format == "json":
+        result = {"folder": folder, "sha256": done.sha256, "signature": done.signature.as_data()}
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+    elif not options.quiet:
+        click.echo(
+            f"created {folder}/ ({ARTIFACT_NAME}, sha256 {done.sha256[:12]}..., "
+            f"{len(done.signature.inputs)} input(s), {len(done.signature.outputs)} output(s))\n"
+            f"next: edit {folder}/model.yaml, then run 'mlgitops validate'"
+        )
+    return 0
+
+
+@click.command("init")
+@click.argument("name")
+@click.option(
+    "--artifact",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The ONNX model file; it is copied in as model.onnx.",
+)
+@click.option("--owner", default=DEFAULT_OWNER, show_default=True, help="Owning team.")
+@click.pass_obj
+def init(options: Options, name: str, artifact: Path, owner: str) -> None:
+    """Create models/NAME/ with the artifact, its sha256, signature and a commented model.yaml."""
+    sys.exit(execute_init(options, name, artifact, owner))
