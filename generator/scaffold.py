@@ -169,13 +169,11 @@ def execute_init(options: Options, name: str, artifact: Path, owner: str) -> int
     try:
         done = scaffold(options.layout, name, artifact, owner)
     except ScaffoldError as error:
-        where = (
-            "mlgitops init"
-            if error.usage
-            else options.layout.relative(options.layout.model_dir(name))
-        )
-        problem = Problem(where, 0, 0, str(error), error.hint)
-        click.echo(render_report([problem], options.output_format), err=True)
+        if options.output_format == "json":
+            problem = Problem("mlgitops init", 0, 0, str(error), error.hint)
+            click.echo(render_report([problem], "json"), err=True)
+        else:
+            click.echo(f"error: {error}\n  hint: {error.hint}", err=True)
         return 2 if error.usage else 1
     folder = options.layout.relative(done.folder)
     if options.output_format == "json":
