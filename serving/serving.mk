@@ -8,7 +8,8 @@ serving-deps:
 # MLServer conflicts with our pins, so the benchmark's peer lives in its own venv.
 .venv-bench/.installed:
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/python -m pip install --quiet mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn==1.9.1
+	# uvloop 0.23 breaks MLServer 1.7.1's parallel workers (no current event loop); 0.21 works.
+	.venv-bench/bin/python -m pip install --quiet mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn==1.9.1 uvloop==0.21.0
 	touch .venv-bench/.installed
 
 bench-serving-deps: serving-deps .venv-bench/.installed

@@ -1,0 +1,298 @@
+"""Serving benchmark: mlgitops-serve against MLServer on the iris example, driven by wrk.
+
+    python -m bench.serving          (make bench-serving)
+
+Both servers run on loopback on this machine, sharing its cores with wrk. Each server first gets
+a short probe per worker setting, and keeps its best; then the scenarios run interleaved (ours,
+theirs, ours, ...) so that drift in the machine's speed hits both alike. The floor is ONNX
+Runtime's own time per call, in-process, without HTTP. Results: bench/results/serving.json and
+bench/results/serving.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_DIR = REPO / "models" / "iris-classifier"
+RESULTS = REPO / "bench" / "results"
+BENCH_VENV = REPO / ".venv-bench"
+DURATION_S = int(os.environ.get("BENCH_DURATION_S", "6"))
+PROBE_S = 3
+# (concurrency, rows per request)
+SCENARIOS = [(1, 1), (8, 1), (32, 1), (8, 64)]
+OURS = {
+    "gthread, 2 workers x 4 threads": {"WORKERS": "2", "THREADS": "4"},
+    "gthread, 2 workers x 1 thread": {"WORKERS": "2", "THREADS": "1"},
+    "gthread, 3 workers x 2 threads": {"WORKERS": "3", "THREADS": "2"},
+}
+MLSERVER = {"parallel_workers=0": 0, "parallel_workers=1": 1, "parallel_workers=2": 2}
+
+
+@dataclass
+class Point:
+    server: str
+    setting: str
+    concurrency: int
+    rows: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def body(rows: int) -> bytes:
+    data = np.tile(np.array([5.1, 3.5, 1.4, 0.2]), rows).round(2).tolist()
+    tensor = {"name": "input", "shape": [rows, 4], "datatype": "FP32", "data": data}
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
+def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
+    import urllib.error
+    import urllib.request
+
+    for _ in range(1200):
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} never became ready")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def ours(env: dict[str, str], work: Path) -> Iterator[str]:
+    port = free_port()
+    full = {
+        **os.environ,
+        "MODEL_PATH": str(MODEL_DIR / "model.onnx"),
+        "MODEL_NAME": "iris",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DRAIN_SECONDS": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(work / f"metrics-{port}"),
+        **env,
+    }
+    serve = Path(sys.executable).with_name("mlgitops-serve")
+    with (work / f"ours-{port}.log").open("wb") as log:
+        process = subprocess.Popen([str(serve)], env=full, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait(f"http://127.0.0.1:{port}/v2/health/ready", process)
+        yield f"http://127.0.0.1:{port}/v2/models/iris/infer"
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def mlserver(parallel_workers: int, work: Path) -> Iterator[str]:
+    port, grpc, metrics = free_port(), free_port(), free_port()
+    root = work / f"mlserver-{port}"
+    (root / "iris").mkdir(parents=True)
+    (root / "settings.json").write_text(
+        json.dumps(
+            {
+                "host": "127.0.0.1",
+                "http_port": port,
+                "grpc_port": grpc,
+                "metrics_port": metrics,
+                "parallel_workers": parallel_workers,
+                "debug": False,
+            }
+        )
+    )
+    (root / "iris" / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "iris",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": str(MODEL_DIR / "model.joblib"), "version": "1"},
+            }
+        )
+    )
+    with (work / f"mlserver-{port}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(BENCH_VENV / "bin" / "mlserver"), "start", str(root)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+        )
+    try:
+        _wait(f"http://127.0.0.1:{port}/v2/models/iris/ready", process)
+        yield f"http://127.0.0.1:{port}/v2/models/iris/infer"
+    finally:
+        _stop(process)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, concurrency: int, rows: int, seconds: int, work: Path) -> dict[str, float]:
+    script = work / f"post-{rows}.lua"
+    payload = body(rows).decode()
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(payload)}\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    failed = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        failed += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return {"requests_per_s": rps, "p50_ms": p50, "p99_ms": p99, "errors": failed}
+
+
+def onnxruntime_floor() -> dict[str, float]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    session = ort.InferenceSession(str(MODEL_DIR / "model.onnx"), options)
+    floor = {}
+    for rows in (1, 64):
+        x = np.tile(np.array([[5.1, 3.5, 1.4, 0.2]], dtype=np.float32), (rows, 1))
+        for _ in range(200):
+            session.run(None, {"input": x})
+        n = 5000
+        started = time.perf_counter()
+        for _ in range(n):
+            session.run(None, {"input": x})
+        floor[f"rows_{rows}_us_per_call"] = (time.perf_counter() - started) / n * 1e6
+    return floor
+
+
+def best_setting(kind: str, settings: dict[str, object], work: Path) -> str:
+    scores = {}
+    for name, value in settings.items():
+        server = ours(value, work) if kind == "ours" else mlserver(value, work)  # type: ignore[arg-type]
+        with server as url:
+            wrk(url, 8, 1, 1, work)
+            scores[name] = wrk(url, 8, 1, PROBE_S, work)["requests_per_s"]
+        print(f"  probe {kind} {name}: {scores[name]:.0f} req/s at concurrency 8", flush=True)
+    return max(scores, key=lambda k: scores[k])
+
+
+def plot(points: list[Point], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"c={c}\n{r} row{'s' if r > 1 else ''}" for c, r in SCENARIOS]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    width = 0.38
+    for offset, server in ((-width / 2, "mlgitops-serve"), (width / 2, "MLServer")):
+        mine = [
+            next(p for p in points if p.server == server and (p.concurrency, p.rows) == s)
+            for s in SCENARIOS
+        ]
+        xs = np.arange(len(SCENARIOS)) + offset
+        left.bar(xs, [p.requests_per_s for p in mine], width, label=server)
+        right.bar(xs, [p.p99_ms for p in mine], width, label=server)
+    for axis, title in ((left, "requests/s (higher is better)"), (right, "p99 latency, ms")):
+        axis.set_xticks(np.arange(len(SCENARIOS)), labels)
+        axis.set_title(title)
+        axis.legend()
+    fig.suptitle("iris-classifier over HTTP on loopback, wrk, 2 shared cores")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    for tool in ("wrk",):
+        if shutil.which(tool) is None:
+            print(f"{tool} is missing: run `make serving-deps`", file=sys.stderr)
+            return 2
+    if not (BENCH_VENV / "bin" / "mlserver").exists():
+        print("MLServer is missing: run `make bench-serving-deps`", file=sys.stderr)
+        return 2
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+        work = Path(tmp)
+        print("probing worker settings", flush=True)
+        our_best = best_setting("ours", OURS, work)
+        their_best = best_setting("mlserver", MLSERVER, work)  # type: ignore[arg-type]
+        points: list[Point] = []
+        with ours(OURS[our_best], work) as our_url, mlserver(MLSERVER[their_best], work) as url:
+            for concurrency, rows in SCENARIOS:
+                for server, setting, target in (
+                    ("mlgitops-serve", our_best, our_url),
+                    ("MLServer", their_best, url),
+                ):
+                    wrk(target, concurrency, rows, 1, work)
+                    measured = wrk(target, concurrency, rows, DURATION_S, work)
+                    point = Point(server, setting, concurrency, rows, **measured)  # type: ignore[arg-type]
+                    points.append(point)
+                    print(
+                        f"{server:15s} c={concurrency:<3d} rows={rows:<3d} "
+                        f"{point.requests_per_s:8.0f} req/s  p50 {point.p50_ms:6.2f} ms  "
+                        f"p99 {point.p99_ms:6.2f} ms  errors {point.errors}",
+                        flush=True,
+                    )
+    floor = onnxruntime_floor()
+    print(f"ONNX Runtime in-process floor: {floor}")
+    result = {
+        "machine": {"cpus": os.cpu_count(), "duration_s_per_point": DURATION_S},
+        "ours_setting": our_best,
+        "mlserver_setting": their_best,
+        "onnxruntime_floor": floor,
+        "points": [asdict(p) for p in points],
+    }
+    (RESULTS / "serving.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(points, RESULTS / "serving.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
