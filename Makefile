@@ -32,6 +32,7 @@ typecheck: lint
 
 test: lint
 	$(MLGITOPS) generate --check
+	$(MLGITOPS) schema --format markdown | diff -u docs/model-yaml.md -
 	$(BIN)/pytest -q
 
 bench: bench-generator
