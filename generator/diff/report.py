@@ -223,7 +223,7 @@ def format_markdown(report: DiffReport, limit: int = GITHUB_COMMENT_LIMIT) -> st
             text += "\n" + full
             continue
         kept = list(section.lines)
-        while kept:
+        while len(kept) > 1:
             kept.pop()
             shorter = section.render(kept, len(section.lines) - len(kept))
             if len(text) + 1 + len(shorter) + reserve <= limit:
