@@ -24,7 +24,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": os.environ.get("WORKER_CLASS", "gthread"),
+        "worker_class": "gthread",
         "graceful_timeout": math.ceil(settings.graceful_timeout),
         # Model loading happens per worker after fork: ONNX Runtime sessions are not fork-safe.
         "preload_app": False,
