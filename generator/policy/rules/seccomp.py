@@ -36,6 +36,11 @@ def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
     if pod is None:
         return
     pod_profile = ((pod.spec.get("securityContext") or {}).get("seccompProfile") or {}).get("type")
+    if pod_profile is not None and pod_profile not in ALLOWED:
+        yield violation(
+            f"{pod.path}.securityContext sets seccomp profile {pod_profile}",
+            f"set {pod.path}.securityContext.seccompProfile.type: RuntimeDefault",
+        )
     for container in containers(pod):
         profile = (container.security("seccompProfile") or {}).get("type") or pod_profile
         if profile not in ALLOWED:

@@ -1,0 +1,48 @@
+"""A temporary repository made of the example platform and the iris-classifier model (its real
+ONNX artifact), and the CLI run in-process with stderr kept apart."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO_ROOT / "models" / "iris-classifier"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, root: Path) -> Outcome:
+    result = CliRunner().invoke(main, ["--root", str(root), *args], catch_exceptions=False)
+    return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+EditModel = Callable[[Callable[[str], str]], Path]
+
+
+@pytest.fixture
+def iris_repo(tmp_path: Path) -> EditModel:
+    """Copy the example platform and iris-classifier; ``edit`` rewrites its model.yaml text."""
+
+    def make(edit: Callable[[str], str]) -> Path:
+        shutil.copy(REPO_ROOT / "environments.yaml", tmp_path / "environments.yaml")
+        folder = tmp_path / "models" / "iris-classifier"
+        folder.mkdir(parents=True)
+        shutil.copy(EXAMPLE / "model.onnx", folder / "model.onnx")
+        text = (EXAMPLE / "model.yaml").read_text(encoding="utf-8")
+        (folder / "model.yaml").write_text(edit(text), encoding="utf-8")
+        return tmp_path
+
+    return make
