@@ -76,6 +76,10 @@ def _allowed(node: Mapping[str, Any]) -> str:
         parts.append(", ".join(json.dumps(v) for v in node["enum"]))
     if "minimum" in node or "maximum" in node:
         parts.append(f"{node.get('minimum', '')}..{node.get('maximum', '')}")
+    if "exclusiveMinimum" in node:
+        parts.append(f"greater than {node['exclusiveMinimum']}")
+    if "exclusiveMaximum" in node:
+        parts.append(f"less than {node['exclusiveMaximum']}")
     if node.get("minLength") == 1:
         parts.append("not empty")
     elif node.get("minLength", 0) > 1:
