@@ -54,6 +54,7 @@ def model_yaml(
     owner: str = "team-risk",
     spec: str = "",
     sha256: str = ARTIFACT_SHA256,
+    resources: str = "{cpu: 250m, memory: 256Mi}",
 ) -> str:
     """A valid model.yaml; ``spec`` is extra YAML lines indented under ``spec:``."""
     extra = "".join(f"  {line}\n" for line in spec.splitlines())
@@ -66,7 +67,7 @@ def model_yaml(
         "spec:\n"
         '  version: "1.0.0"\n'
         f"  artifact: {{path: model.onnx, sha256: {sha256}}}\n"
-        "  resources: {cpu: 250m, memory: 256Mi}\n" + extra
+        f"  resources: {resources}\n" + extra
     )
 
 
