@@ -17,7 +17,12 @@ from typing import Any
 import jsonschema_rs
 
 CRD_DIR = Path(__file__).resolve().parent / "schemas" / "crds"
-GROUPS = ("argoproj.io", "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io")
+GROUPS = (
+    "argoproj.io",
+    "kustomize.toolkit.fluxcd.io",
+    "source.toolkit.fluxcd.io",
+    "monitoring.coreos.com",
+)
 
 
 def is_custom_resource(obj: Mapping[str, Any]) -> bool:

@@ -9,7 +9,16 @@ from typing import Any
 from generator.signature import Signature, from_data
 from generator.yamlsource import Document
 
-TUNABLE_FIELDS = ("resources", "accelerator", "gpus", "scaling", "server", "logging", "config")
+TUNABLE_FIELDS = (
+    "resources",
+    "accelerator",
+    "gpus",
+    "scaling",
+    "server",
+    "logging",
+    "config",
+    "slo",
+)
 
 
 @dataclass(frozen=True)

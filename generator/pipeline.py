@@ -130,6 +130,14 @@ def verify_objects(plan: Plan) -> list[Problem]:
     return problems
 
 
+def built_object_errors(version: str, obj: dict[str, Any]) -> list[str]:
+    """Kubernetes schemas for built-in kinds, vendored CRD schemas for custom resources
+    (the overlays' ServiceMonitors and PrometheusRules)."""
+    if crdschema.is_custom_resource(obj):
+        return crdschema.object_errors(obj)
+    return kubeschema.object_errors(version, obj)
+
+
 def affected_overlays(plan: Plan) -> list[str]:
     assert plan.platform is not None
     directories = [namespace_dir(env.name) for env in plan.platform.environments]
@@ -175,7 +183,7 @@ def verify_builds(plan: Plan, jobs: int | None = None) -> tuple[list[Problem], i
             built = [o for o in yaml.load_all(result.output, Loader=yaml.CSafeLoader) if o]
             for obj in built:
                 count += 1
-                for message in kubeschema.object_errors(version, obj):
+                for message in built_object_errors(version, obj):
                     kind, name = _object_sort_key(obj)
                     problems.append(Problem(where, 0, 0, f"built {kind} {name}: {message}"))
             problems += policy_problems(plan, result.directory, built)

@@ -41,6 +41,12 @@ class SyncPolicy:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    prometheus_operator: bool = False
+    grafana_dashboards: bool = False
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     index: int
@@ -53,6 +59,7 @@ class Environment:
     quota: Quota
     fluentd: Fluentd | None
     defaults: Mapping[str, Any]
+    monitoring: Monitoring = Monitoring()
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment
     sync = data.get("sync", {})
     pools = data["nodePools"]
     quota = data["quota"]
+    monitoring = data.get("monitoring", {})
     return Environment(
         name=data["name"],
         index=index,
@@ -109,6 +117,10 @@ def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment
             else None
         ),
         defaults=data.get("defaults", {}),
+        monitoring=Monitoring(
+            prometheus_operator=bool(monitoring.get("prometheusOperator", False)),
+            grafana_dashboards=bool(monitoring.get("grafanaDashboards", False)),
+        ),
     )
 
 

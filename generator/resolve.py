@@ -39,6 +39,8 @@ class Resolved:
     fluentd: bool
     config: tuple[tuple[str, str], ...]
     secret_refs: tuple[SecretRef, ...]
+    slo_latency_p99_ms: int = 100
+    slo_error_ratio: float = 0.01
 
     @property
     def node_pool(self) -> NodePool:
@@ -107,6 +109,8 @@ def resolve(
         fluentd=bool(logging["fluentd"]) and env.fluentd is not None,
         config=tuple(sorted(spec.get("config", {}).items())),
         secret_refs=model.secret_refs,
+        slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
+        slo_error_ratio=spec["slo"]["errorRatio"],
     )
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from generator.layout import base_dir, component_dir
 from generator.render.base import config_literals, server_config, server_resources
 from generator.render.components import CPU_POOL, FLUENTD, GPU_POOL, cpu_pool_needed
+from generator.render.dashboard import render_dashboard
 from generator.render.labels import ENVIRONMENT_LABEL, SERVER_CONTAINER, config_map_name
+from generator.render.monitoring import render_monitoring
 from generator.resolve import Resolved
 from generator.yamlout import dump
 
@@ -69,13 +71,19 @@ def components_for(spec: Resolved) -> list[str]:
     return [_up(component_dir(env.name, name)) for name in names]
 
 
+def monitoring_files(spec: Resolved) -> dict[str, Object]:
+    """Observability objects kept next to the overlay's kustomization.yaml, where the
+    environment turns monitoring on (the base stays free of environment choices)."""
+    return render_monitoring(spec) | render_dashboard(spec)
+
+
 def render_overlay(spec: Resolved, base: Resolved) -> Object:
     """The overlay of ``spec`` over the base rendered from ``base``."""
     kustomization: Object = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": spec.environment.namespace,
-        "resources": [_up(base_dir(spec.model))],
+        "resources": [_up(base_dir(spec.model)), *sorted(monitoring_files(spec))],
     }
     components = components_for(spec)
     if components:

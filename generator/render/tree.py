@@ -19,7 +19,7 @@ from generator.render.base import render_base
 from generator.render.components import render_components
 from generator.render.gitops import emitted_kinds, render_clusters
 from generator.render.namespace import render_namespace
-from generator.render.overlay import render_overlay
+from generator.render.overlay import monitoring_files, render_overlay
 from generator.resolve import Resolved
 from generator.yamlout import dump
 
@@ -73,6 +73,11 @@ def render_tree(
                 overlay,
                 [spec.source_file, ENVIRONMENTS_FILE],
             )
+        )
+        files += _folder(
+            overlay_dir(spec.environment.name, spec.model),
+            monitoring_files(spec),
+            [spec.source_file, ENVIRONMENTS_FILE],
         )
     files += _clusters(platform, models, deployments, [f.obj for f in files])
     return sorted(files, key=lambda f: f.path)
