@@ -98,3 +98,13 @@ def test_pr_validates_and_builds_only_what_changed_since_the_base() -> None:
     assert not any("--push" in run for run in runs)
     checkout = job["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0
+
+
+def test_pr_comment_is_the_rendered_diff_and_replaces_the_previous_one() -> None:
+    job = _load("pr.yaml")["jobs"]["comment"]
+    render = next(s for s in job["steps"] if s.get("name") == "Render the change")
+    assert '.venv/bin/mlgitops diff --base "$BASE_REF" --format markdown' in render["run"]
+    marker = "<!-- mlgitops-rendered-change -->"
+    assert marker in render["run"]
+    post = next(s for s in job["steps"] if s.get("name") == "Post or update the PR comment")
+    assert marker in post["with"]["script"] and "updateComment" in post["with"]["script"]
