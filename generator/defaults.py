@@ -47,9 +47,11 @@ def _tunable_defaults() -> Mapping[str, Any]:
     return result
 
 
-def tunable_defaults() -> dict[str, Any]:
-    """Defaults of every field an environment or model may tune (resources, scaling, ...)."""
-    return copy.deepcopy(dict(_tunable_defaults()))
+def tunable_defaults() -> Mapping[str, Any]:
+    """Defaults of every field an environment or model may tune (resources, scaling, ...).
+
+    Shared: callers merge it (``deep_merge`` copies), never modify it."""
+    return _tunable_defaults()
 
 
 def with_defaults(data: Any, schema_name: str, pointer: str = "") -> Any:
@@ -86,12 +88,16 @@ def _fill(data: Any, node: Mapping[str, Any], schema_name: str) -> Any:
 
 
 def deep_merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge mappings left to right; nested mappings merge, anything else is replaced."""
+    """Merge mappings left to right into a new dict; nested mappings merge, anything else is
+    replaced. The layers are never modified, and no mapping of theirs is shared."""
     result: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.items():
-            if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
-                result[key] = deep_merge(result[key], value)
-            else:
+            if isinstance(value, Mapping):
+                previous = result.get(key)
+                result[key] = deep_merge(previous if isinstance(previous, Mapping) else {}, value)
+            elif isinstance(value, list):
                 result[key] = copy.deepcopy(value)
+            else:
+                result[key] = value
     return result

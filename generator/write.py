@@ -113,12 +113,9 @@ def repository_lock(root: Path) -> Iterator[None]:
         os.close(handle)
 
 
-def _write_durably(path: Path, content: bytes) -> None:
+def _write_staged(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
+    path.write_bytes(content)
 
 
 def recover(root: Path) -> None:
@@ -158,9 +155,12 @@ def apply_changes(root: Path, changes: Changes) -> None:
     contents = {**changes.added, **changes.changed}
     try:
         for path in write:
-            _write_durably(txn / "new" / path, contents[path])
+            _write_staged(txn / "new" / path, contents[path])
         temporary = txn / (_JOURNAL + ".tmp")
-        _write_durably(temporary, json.dumps({"write": write, "remove": changes.removed}).encode())
+        _write_staged(temporary, json.dumps({"write": write, "remove": changes.removed}).encode())
+        # One sync for the whole staging area: the journal may only become visible after every
+        # staged file is on disk, and a per-file fsync costs seconds on thousands of files.
+        os.sync()
         os.replace(temporary, txn / _JOURNAL)
     except OSError as error:
         shutil.rmtree(txn, ignore_errors=True)

@@ -61,7 +61,7 @@ def test_failure_while_staging_leaves_the_tree_as_it_was(
 ) -> None:
     change_inputs(generated_repo)
     before = snapshot(generated_repo)
-    real_write = generator.write._write_durably
+    real_write = generator.write._write_staged
     calls = 0
 
     def disk_full_on_nth(path: Path, content: bytes) -> None:
@@ -71,7 +71,7 @@ def test_failure_while_staging_leaves_the_tree_as_it_was(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(path, content)
 
-    monkeypatch.setattr(generator.write, "_write_durably", disk_full_on_nth)
+    monkeypatch.setattr(generator.write, "_write_staged", disk_full_on_nth)
 
     outcome = run_cli("generate", "--skip-build", root=generated_repo)
 
