@@ -142,28 +142,33 @@ def service(spec: Resolved) -> Object:
     }
 
 
+def scaling_fields(spec: Resolved) -> Object:
+    """The HPA fields an environment may change; overlays patch exactly these."""
+    return {
+        "minReplicas": spec.min_replicas,
+        "maxReplicas": spec.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": spec.target_cpu_utilization,
+                    },
+                },
+            }
+        ],
+    }
+
+
 def horizontal_pod_autoscaler(spec: Resolved) -> Object:
+    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.model}
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": _metadata(spec, spec.model),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.model},
-            "minReplicas": spec.min_replicas,
-            "maxReplicas": spec.max_replicas,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {
-                            "type": "Utilization",
-                            "averageUtilization": spec.target_cpu_utilization,
-                        },
-                    },
-                }
-            ],
-        },
+        "spec": {"scaleTargetRef": target, **scaling_fields(spec)},
     }
 
 

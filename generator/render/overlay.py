@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from generator.layout import base_dir, component_dir
-from generator.render.base import config_literals, server_config, server_resources
+from generator.render.base import (
+    config_literals,
+    scaling_fields,
+    server_config,
+    server_resources,
+)
 from generator.render.components import CPU_POOL, FLUENTD, GPU_POOL, cpu_pool_needed
 from generator.render.dashboard import render_dashboard
 from generator.render.labels import ENVIRONMENT_LABEL, SERVER_CONTAINER, config_map_name
@@ -40,22 +45,7 @@ def _hpa_patch(spec: Resolved) -> Object:
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": spec.model},
-        "spec": {
-            "minReplicas": spec.min_replicas,
-            "maxReplicas": spec.max_replicas,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {
-                            "type": "Utilization",
-                            "averageUtilization": spec.target_cpu_utilization,
-                        },
-                    },
-                }
-            ],
-        },
+        "spec": scaling_fields(spec),
     }
 
 
