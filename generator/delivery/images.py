@@ -27,9 +27,12 @@ RUNTIME_DOCKERFILE = "serving/Dockerfile"
 MODEL_DOCKERFILE = "serving/Dockerfile.model"
 RUNTIME_CONTEXT = ("serving", "pyproject.toml", "constraints.txt", "README.md")
 RUNTIME_REPOSITORY = "mlgitops-runtime"
-BUILD_CA_MEMBER = "build-ca.pem"
-"""Where the CA bundle lands in the runtime build context; the Dockerfile's builder stage
-picks it up when present (a TLS-inspecting proxy) and the final stage never sees it."""
+BUILD_CA_MEMBER = ".mlgitops-build/ca-bundle.pem"
+"""Where the CA bundle lands in the runtime build context, passed as CA_BUNDLE: the
+Dockerfile's builder stage trusts it (a TLS-inspecting proxy); the final stage never sees it."""
+MODEL_ARTIFACT_NAME = "model.onnx"
+"""Dockerfile.model copies ``$MODEL_DIR/model.onnx``; the context holds the artifact there
+whatever its name in the repository."""
 _PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
 
 
@@ -112,9 +115,10 @@ def ensure_runtime_image(
         return tag
     progress.event("runtime", f"building {tag}")
     extra = {}
+    args = dict(settings.pip_settings or {})
     if settings.ca_bundle is not None and settings.ca_bundle.is_file():
         extra[BUILD_CA_MEMBER] = settings.ca_bundle.read_bytes()
-    args = dict(settings.pip_settings or {})
+        args["CA_BUNDLE"] = BUILD_CA_MEMBER
     if settings.base_image:
         args["BASE_IMAGE"] = settings.base_image
     context = context_tar(root, context_files(root, RUNTIME_CONTEXT), extra)
@@ -143,10 +147,12 @@ def build_model_image(
     progress: Progress,
 ) -> ModelImage:
     """``artifact`` is repository-relative; the caller has checked its sha256 already."""
-    context = context_tar(root, [MODEL_DOCKERFILE, artifact], {})
+    model_dir = f"models/{name}"
+    extra = {f"{model_dir}/{MODEL_ARTIFACT_NAME}": (root / artifact).read_bytes()}
+    context = context_tar(root, [MODEL_DOCKERFILE], extra)
     args = {
         "RUNTIME_IMAGE": runtime,
-        "MODEL_ARTIFACT": artifact,
+        "MODEL_DIR": model_dir,
         "MODEL_NAME": name,
         "MODEL_VERSION": version,
     }

@@ -9,9 +9,13 @@
 #   scripts/e2e/services.sh purge    stop, then also delete the cached engine data and base image
 #
 # Every command is idempotent. dockerd runs with its own socket, data root and exec root so it
-# never collides with an engine the machine may already run; vfs storage, no iptables and no
-# bridge because this is the only setup that works inside an unprivileged sandbox, so builds and
-# containers use the host network (`--network host`).
+# never collides with an engine the machine may already run; no iptables and no bridge because
+# a sandbox offers neither, so builds and containers use the host network (`--network host`).
+#
+# Storage: overlay2 when the kernel lets us mount an overlay here, vfs otherwise (or when
+# MLGITOPS_E2E_STORAGE_DRIVER says so). vfs copies the whole parent file system for every build
+# step and every container: measured here at 30-120 s per step on the 455 MB runtime image,
+# 14 minutes for one thin model image, against seconds with overlay2.
 #
 # The engine's data root lives in the cache directory, outside the clone, so a second `start`
 # finds the base image (and the runtime image a previous build made) without rebuilding them.
@@ -25,6 +29,7 @@ REGISTRY_PORT=${MLGITOPS_E2E_REGISTRY_PORT:-5055}
 BASE_IMAGE=${MLGITOPS_E2E_BASE_IMAGE:-mlgitops-e2e/base:bookworm}
 SUITE=bookworm
 WAIT_SECONDS=${MLGITOPS_E2E_WAIT:-120}
+STORAGE_DRIVER=${MLGITOPS_E2E_STORAGE_DRIVER:-}
 
 SOCKET=$STATE_DIR/docker.sock
 DOCKER_PIDFILE=$STATE_DIR/dockerd.spawn.pid
@@ -116,18 +121,38 @@ ensure_base_image() {
   docker_cli import --change 'CMD ["python3"]' "$BASE_TAR" "$BASE_IMAGE" >/dev/null
 }
 
+# An overlay mount on the data root's own file system is what overlay2 needs; try one.
+choose_storage_driver() {
+  if [ -n "$STORAGE_DRIVER" ]; then
+    printf '%s\n' "$STORAGE_DRIVER"
+    return
+  fi
+  local probe driver=vfs
+  probe=$(mktemp -d "$CACHE_DIR/overlay-probe.XXXXXX")
+  mkdir -p "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+  if mount -t overlay overlay \
+    -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" "$probe/merged" 2>/dev/null; then
+    umount "$probe/merged"
+    driver=overlay2
+  fi
+  rm -rf "$probe"
+  printf '%s\n' "$driver"
+}
+
 start_engine() {
   if alive "$DOCKER_PIDFILE" && engine_answers; then
     return
   fi
   mkdir -p "$DATA_ROOT" "$STATE_DIR/exec"
-  log "starting dockerd on unix://$SOCKET"
+  local driver
+  driver=$(choose_storage_driver)
+  log "starting dockerd on unix://$SOCKET (storage driver $driver)"
   setsid dockerd \
     --host "unix://$SOCKET" \
     --pidfile "$STATE_DIR/dockerd.pid" \
     --data-root "$DATA_ROOT" \
     --exec-root "$STATE_DIR/exec" \
-    --storage-driver=vfs --iptables=false --bridge=none \
+    --storage-driver="$driver" --iptables=false --bridge=none \
     </dev/null >"$STATE_DIR/dockerd.log" 2>&1 &
   echo $! >"$DOCKER_PIDFILE"
   wait_for dockerd engine_answers "$DOCKER_PIDFILE" "$STATE_DIR/dockerd.log"
