@@ -1,0 +1,169 @@
+"""End to end on real parts: dockerd, an OCI registry, the built image serving a real model.
+
+Needs root (dockerd, debootstrap). Outside CI a non-root run skips and says so; with CI=true
+it always runs, and a missing part fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import numpy as np
+import pytest
+import tritonclient.http as triton
+from tritonclient.utils import InferenceServerException
+
+from generator.delivery.release import read_release
+from tests.delivery.e2e_support import (
+    ci,
+    free_port,
+    kustomize,
+    make_workspace,
+    mlgitops,
+    parse_env,
+    registry_digest,
+    services,
+)
+
+MODEL = "iris-classifier"
+SAMPLES = np.array(
+    [[5.1, 3.5, 1.4, 0.2], [7.0, 3.2, 4.7, 1.4], [6.3, 3.3, 6.0, 2.5]], dtype=np.float32
+)
+SPECIES = [0, 1, 2]  # setosa, versicolor, virginica: the classic first sample of each
+READY_DEADLINE_S = 120
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="session")
+def e2e_env() -> Iterator[dict[str, str]]:
+    """The services, started by scripts/e2e/services.sh; stopped only if this run started them."""
+    if os.geteuid() != 0 and not ci():
+        pytest.skip("needs root to run dockerd and debootstrap; CI (CI=true) always runs it")
+    already_up = services("status").returncode == 0
+    started = services("start")
+    assert started.returncode == 0, started.stderr
+    env = parse_env(started.stdout)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", env["DOCKER_HOST"])
+        yield env
+    if not already_up:
+        stopped = services("stop")
+        assert stopped.returncode == 0, stopped.stderr
+
+
+@pytest.fixture(scope="session")
+def workspace(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    registry = f"{e2e_env['MLGITOPS_E2E_REGISTRY']}/e2e"
+    return make_workspace(tmp_path_factory.mktemp("e2e-repo"), MODEL, registry)
+
+
+@pytest.fixture(scope="session")
+def pushed(e2e_env: dict[str, str], workspace: Path) -> str:
+    """Build and push the example model once; the pinned digest is what later steps use."""
+    code, out, err = mlgitops(
+        workspace, "build", MODEL, "--push", "--base-image", e2e_env["MLGITOPS_E2E_BASE_IMAGE"]
+    )
+    assert code == 0, err
+    assert f"{MODEL}: pushed " in out
+    pin = read_release(workspace / f"models/{MODEL}/release.yaml", "r", MODEL).pin("dev")
+    assert pin is not None
+    return pin.digest
+
+
+def test_pinned_digest_is_the_registrys(
+    e2e_env: dict[str, str], workspace: Path, pushed: str
+) -> None:
+    served = registry_digest(e2e_env["MLGITOPS_E2E_REGISTRY"], f"e2e/{MODEL}", "1.0.0")
+    assert pushed == served
+    release = read_release(workspace / f"models/{MODEL}/release.yaml", "r", MODEL)
+    assert set(release.environments) == {"dev"}
+    dev = release.environments["dev"]
+    assert (dev.image, dev.version) == (f"{e2e_env['MLGITOPS_E2E_REGISTRY']}/e2e/{MODEL}", "1.0.0")
+
+
+def test_image_carries_provenance_labels(workspace: Path, pushed: str) -> None:
+    image = docker.from_env().images.get(f"{_repository(workspace)}@{pushed}")
+    labels = image.labels
+    assert labels["io.mlgitops.model"] == MODEL
+    assert labels["io.mlgitops.version"] == "1.0.0"
+    assert len(labels["io.mlgitops.artifact-sha256"]) == 64
+    assert labels["org.opencontainers.image.source"].startswith("https://")
+    assert len(labels["org.opencontainers.image.revision"]) == 40
+    assert labels["org.opencontainers.image.created"].endswith("Z")
+
+
+def test_pinned_image_serves_the_right_answers(workspace: Path, pushed: str) -> None:
+    port = free_port()
+    client = docker.from_env()
+    container = client.containers.run(
+        f"{_repository(workspace)}@{pushed}",
+        detach=True,
+        network_mode="host",
+        environment={
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "MODEL_NAME": MODEL,
+            "MODEL_VERSION": "1.0.0",
+            "WORKERS": "1",
+        },
+    )
+    try:
+        server = triton.InferenceServerClient(url=f"127.0.0.1:{port}")
+        _wait_ready(server, container)
+        request = triton.InferInput("input", list(SAMPLES.shape), "FP32")
+        request.set_data_from_numpy(SAMPLES)
+        result = server.infer(MODEL, [request], outputs=[triton.InferRequestedOutput("label")])
+        assert result.as_numpy("label").tolist() == SPECIES
+        server.close()
+    finally:
+        container.remove(force=True)
+        client.close()
+
+
+def test_promote_moves_the_pin_to_staging(workspace: Path, pushed: str) -> None:
+    code, out, err = mlgitops(workspace, "promote", MODEL, "--to", "staging")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == f"{MODEL}: promote dev -> staging"
+    release = read_release(workspace / f"models/{MODEL}/release.yaml", "r", MODEL)
+    staging = release.pin("staging")
+    assert staging is not None and staging.digest == pushed
+
+
+def test_generated_overlays_pin_the_digest(workspace: Path, pushed: str) -> None:
+    """Runs through `mlgitops generate` and real kustomize once the CLI offers generate."""
+    from generator.cli import main
+
+    assert "generate" in main.commands, "mlgitops generate is not registered"
+    mlgitops(workspace, "promote", MODEL, "--to", "staging")
+    code, _, err = mlgitops(workspace, "generate")
+    assert code == 0, err
+    for env in ("dev", "staging"):
+        built = kustomize(workspace / "overlays" / env / MODEL)
+        assert f"image: {_repository(workspace)}@{pushed}" in built, env
+
+
+def _repository(workspace: Path) -> str:
+    release = read_release(workspace / f"models/{MODEL}/release.yaml", "r", MODEL)
+    return release.environments["dev"].image
+
+
+def _wait_ready(server: triton.InferenceServerClient, container: object) -> None:
+    """Poll readiness with a generous deadline; a dead container fails at once with its log."""
+    deadline = time.monotonic() + READY_DEADLINE_S
+    while time.monotonic() < deadline:
+        container.reload()  # type: ignore[attr-defined]
+        if container.status == "exited":  # type: ignore[attr-defined]
+            logs = container.logs().decode(errors="replace")  # type: ignore[attr-defined]
+            pytest.fail(f"server container exited:\n{logs}")
+        try:
+            if server.is_server_ready():
+                return
+        except (OSError, InferenceServerException):
+            pass  # refused or reset while gunicorn starts
+        time.sleep(0.5)
+    pytest.fail(f"server not ready after {READY_DEADLINE_S}s")
