@@ -25,6 +25,7 @@ def _root(ctx: click.Context) -> Path:
 @click.option("--registry", help="Image repository prefix; default: registry in environments.yaml.")
 @click.option("--base-image", help="BASE_IMAGE of the runtime image (default: the Dockerfile's).")
 @click.option("--changed-since", metavar="REF", help="Only models whose inputs changed since REF.")
+@click.option("--no-cache", is_flag=True, help="Ignore the builder's layer cache.")
 @click.pass_context
 def build_command(
     ctx: click.Context,
@@ -33,9 +34,10 @@ def build_command(
     registry: str | None,
     base_image: str | None,
     changed_since: str | None,
+    no_cache: bool,
 ) -> None:
     """Build the runtime image once and one image per model; with --push, pin its digest."""
-    options = BuildOptions(_root(ctx), models, push, registry, base_image, changed_since)
+    options = BuildOptions(_root(ctx), models, push, registry, base_image, changed_since, no_cache)
     ctx.exit(execute_build(options, sys.stdout, sys.stderr, os.environ))
 
 

@@ -46,6 +46,7 @@ class BuildOptions:
     registry: str | None = None
     base_image: str | None = None
     changed_since: str | None = None
+    no_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,14 @@ def execute_build(
         err.write(f"mlgitops build: {error}\n  hint: {START_HINT}\n")
         return EXIT_USAGE
     progress = progress_for(err)
-    settings = images.settings_from_environment(options.base_image, environ)
+    settings = images.settings_from_environment(
+        options.base_image, environ, no_cache=options.no_cache
+    )
     registry = options.registry or platform.registry
     try:
         runtime = images.ensure_runtime_image(client, options.root, settings, progress)
         for model in models:
-            _deliver(client, options, platform, model, runtime, registry, progress, out)
+            _deliver(client, options, settings, platform, model, runtime, registry, out, progress)
     except images.BuildFailed as error:
         err.write(f"mlgitops build: {error}\n")
         return EXIT_INVALID
@@ -135,12 +138,13 @@ def _check_artifacts(models: Sequence[ModelInput]) -> None:
 def _deliver(
     client: docker.DockerClient,
     options: BuildOptions,
+    settings: images.BuildSettings,
     platform: PlatformInput,
     model: ModelInput,
     runtime: str,
     registry: str,
-    progress: Progress,
     out: TextIO,
+    progress: Progress,
 ) -> None:
     labels = {
         "org.opencontainers.image.source": platform.repository_url,
@@ -161,6 +165,7 @@ def _deliver(
         repository=f"{registry}/{model.name}",
         labels=labels,
         progress=progress,
+        settings=settings,
     )
     progress.event(model.name, f"built {image.reference}")
     if not options.push:

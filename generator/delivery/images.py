@@ -51,6 +51,8 @@ class BuildSettings:
     base_image: str | None = None
     ca_bundle: Path | None = None
     pip_settings: Mapping[str, str] | None = None
+    no_cache: bool = False
+    """Ignore the builder's layer cache (a full rebuild, as on a fresh CI machine)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ def connect() -> docker.DockerClient:
     return client
 
 
-def settings_from_environment(base_image: str | None, environ: Mapping[str, str]) -> BuildSettings:
+def settings_from_environment(
+    base_image: str | None, environ: Mapping[str, str], *, no_cache: bool = False
+) -> BuildSettings:
     """pip inside the build sees neither our pip.conf nor our CA bundle, so pass them on.
 
     Only http(s) index URLs travel: a file:// mirror on this machine means nothing inside the
@@ -97,7 +101,7 @@ def settings_from_environment(base_image: str | None, environ: Mapping[str, str]
         )
         if value:
             pip[name] = value
-    return BuildSettings(base_image, Path(bundle) if bundle else None, pip)
+    return BuildSettings(base_image, Path(bundle) if bundle else None, pip, no_cache)
 
 
 def runtime_tag(root: Path, settings: BuildSettings) -> str:
@@ -122,7 +126,7 @@ def ensure_runtime_image(
     if settings.base_image:
         args["BASE_IMAGE"] = settings.base_image
     context = context_tar(root, context_files(root, RUNTIME_CONTEXT), extra)
-    _build(client, "runtime", context, RUNTIME_DOCKERFILE, tag, args, {}, progress)
+    _build(client, "runtime", context, RUNTIME_DOCKERFILE, tag, args, {}, progress, settings)
     return tag
 
 
@@ -145,6 +149,7 @@ def build_model_image(
     repository: str,
     labels: Mapping[str, str],
     progress: Progress,
+    settings: BuildSettings,
 ) -> ModelImage:
     """``artifact`` is repository-relative; the caller has checked its sha256 already."""
     model_dir = f"models/{name}"
@@ -157,7 +162,9 @@ def build_model_image(
         "MODEL_VERSION": version,
     }
     tag = f"{repository}:{version}"
-    image_id = _build(client, name, context, MODEL_DOCKERFILE, tag, args, labels, progress)
+    image_id = _build(
+        client, name, context, MODEL_DOCKERFILE, tag, args, labels, progress, settings
+    )
     return ModelImage(repository, version, image_id)
 
 
@@ -210,6 +217,7 @@ def _build(
     args: Mapping[str, str],
     labels: Mapping[str, str],
     progress: Progress,
+    settings: BuildSettings,
 ) -> str:
     """Run one classic-builder build on the host network (the engine here has no bridge)."""
     image_id = ""
@@ -223,6 +231,7 @@ def _build(
             buildargs=dict(args),
             labels=dict(labels),
             network_mode="host",
+            nocache=settings.no_cache,
             rm=True,
             forcerm=True,
             decode=True,
