@@ -272,9 +272,29 @@ def parse_text(file: str, text: str) -> Document:
         reason = error.problem or error.context or "invalid YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         lines = text.splitlines()
+        if line > len(lines) > 0:  # libyaml marks the end of the stream past the last line
+            line, column = len(lines), len(lines[-1]) + 1
         at_tab = 0 < line <= len(lines) and "\t" in lines[line - 1]
         hint = "indent with spaces, not tabs" if at_tab else "check the YAML syntax here"
         raise InputError([Problem(file, line, column, f"invalid YAML: {reason}", hint)]) from None
+    except yaml.reader.ReaderError as error:
+        # Not a MarkedYAMLError: libyaml gives only a UTF-8 byte offset; locate it ourselves.
+        before = text.encode("utf-8")[: error.position].decode("utf-8", "replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        character = error.character if isinstance(error.character, int) else ord(error.character)
+        escape = f"\\x{character:02x}" if character < 0x100 else f"\\u{character:04x}"
+        raise InputError(
+            [
+                Problem(
+                    file,
+                    line,
+                    column,
+                    f"invalid YAML: unacceptable character U+{character:04X}: {error.reason}",
+                    f'remove the character, or write it as "{escape}" inside double quotes',
+                )
+            ]
+        ) from None
     except yaml.YAMLError as error:
         raise InputError([Problem(file, 0, 0, f"invalid YAML: {error}")]) from None
     if not documents:
