@@ -12,6 +12,8 @@ from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
 from generator.platform import Environment, Platform
 from generator.policy.engine import rule_ids
+from generator.render.gitops_argocd import ARGOCD_NAMESPACE
+from generator.render.gitops_flux import FLUX_NAMESPACE
 from generator.problems import Problem
 from generator.resolve import is_enabled, merged_tunables, origin
 from generator.signature import SignatureError, differences, read_signature
@@ -23,6 +25,9 @@ RESERVED_CONFIG = frozenset(
     | {"ORT_PROVIDERS", "LOG_LEVEL"}
 )
 _HASH_CHUNK = 1024 * 1024
+# Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
+# own namespaces hold their credentials: the AppProject would let every model deploy there.
+RESERVED_NAMESPACES = frozenset({"default", ARGOCD_NAMESPACE, FLUX_NAMESPACE})
 
 
 def check_platform(platform: Platform) -> Iterator[Problem]:
@@ -46,6 +51,12 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
                 "give each environment its own namespace; quotas and policies are per namespace",
             )
         seen_namespaces.setdefault(env.namespace, env.index)
+        if env.namespace in RESERVED_NAMESPACES or env.namespace.startswith("kube-"):
+            yield doc.problem(
+                (*path, "namespace"),
+                f"namespace {env.namespace!r} is reserved for Kubernetes or the GitOps controllers",
+                "give the environment its own namespace, such as ml-" + env.name,
+            )
         fluentd = doc.data["environments"][env.index].get("logging", {}).get("fluentd", {})
         if fluentd.get("enabled") and "aggregator" not in fluentd:
             yield doc.problem(
@@ -132,6 +143,15 @@ def check_signature(layout: RepoLayout, model: ModelSource, artifact: Path) -> I
 
 def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> Iterator[Problem]:
     doc = model.document
+    root = layout.root.resolve()
+    for entry in (layout.model_dir(model.folder), layout.model_file(model.folder)):
+        if not entry.resolve().is_relative_to(root):
+            yield doc.problem(
+                (),
+                f"{layout.relative(entry)} is a link to {entry.resolve()}, outside the repository",
+                "keep the model folder and its files in the repository; reviews see only it",
+            )
+            return
     if model.name != model.folder:
         yield doc.problem(
             ("metadata", "name"),
