@@ -149,10 +149,33 @@ def _prune_empty(root: Path, directory: Path) -> None:
         directory = directory.parent
 
 
+def _refuse_unwritable(root: Path, paths: Sequence[str]) -> None:
+    """The swap renames staged files into place, so every target folder must be writable and
+    on the staging area's file system; checked first, else a read-only or separately mounted
+    folder fails the swap half-way and every later run again."""
+    device = os.stat(root).st_dev
+    checked: set[Path] = set()
+    for path in paths:
+        directory = (root / path).parent
+        while not directory.exists() and directory != root:
+            directory = directory.parent
+        if directory in checked:
+            continue
+        checked.add(directory)
+        if not os.access(directory, os.W_OK):
+            reason = "is not writable (read-only file system or permissions)"
+        elif os.stat(directory).st_dev != device:
+            reason = f"is on another file system than {root}"
+        else:
+            continue
+        raise WriteError(f"{directory} {reason}; nothing was changed")
+
+
 def apply_changes(root: Path, changes: Changes) -> None:
     txn = root / TXN_DIR
     write = sorted({**changes.added, **changes.changed})
     contents = {**changes.added, **changes.changed}
+    _refuse_unwritable(root, [*write, *changes.removed])
     try:
         for path in write:
             _write_staged(txn / "new" / path, contents[path])
