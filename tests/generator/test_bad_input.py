@@ -113,6 +113,19 @@ MODEL = "models/fraud/model.yaml"
             id="str-tag-on-sequence",
         ),
         pytest.param(
+            {MODEL: model_yaml(spec="description: caf\u00e9\nconfig: {A: '\u00e9\u00e9\x07'}")},
+            f"{MODEL}:11:18: invalid YAML: unacceptable character U+0007: control characters "
+            "are not allowed\n"
+            '  hint: remove the character, or write it as "\\x07" inside double quotes\n',
+            id="control-character",
+        ),
+        pytest.param(
+            {MODEL: model_yaml(spec="config: {A: b,")},
+            f"{MODEL}:10:17: invalid YAML: did not find expected node content\n"
+            "  hint: check the YAML syntax here\n",
+            id="unclosed-at-end-of-file",
+        ),
+        pytest.param(
             {MODEL: model_yaml(spec="config: {A: *nowhere}")},
             f"{MODEL}:10:15: unknown alias *nowhere\n",
             id="unknown-alias",
