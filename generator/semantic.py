@@ -57,6 +57,8 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
                 f"namespace {env.namespace!r} is reserved for Kubernetes or the GitOps controllers",
                 "give the environment its own namespace, such as ml-" + env.name,
             )
+        for key in env.defaults.get("config", {}):
+            yield from _check_default_config_key(platform, (*path, "defaults", "config", key), key)
         fluentd = doc.data["environments"][env.index].get("logging", {}).get("fluentd", {})
         if fluentd.get("enabled") and "aggregator" not in fluentd:
             yield doc.problem(
@@ -220,6 +222,26 @@ def _check_config_key(
             path,
             f"{key!r} is both a config key and a secretRefs env",
             "keep one of the two",
+            key=True,
+        )
+
+
+def _check_default_config_key(
+    platform: Platform, path: tuple[str | int, ...], key: str
+) -> Iterator[Problem]:
+    """An environment's default config reaches every model's ConfigMap: the same rules apply."""
+    if _SECRET_PATTERN.search(key.upper()):
+        yield platform.document.problem(
+            path,
+            f"config key {key!r} looks like a secret; config values are stored in plain text",
+            "remove it; each model references its Secret through spec.secretRefs",
+            key=True,
+        )
+    if key in RESERVED_CONFIG:
+        yield platform.document.problem(
+            path,
+            f"config key {key!r} is set by mlgitops itself",
+            "remove it; the models' spec fields (version, server, logging) set it",
             key=True,
         )
 
