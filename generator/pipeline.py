@@ -22,7 +22,7 @@ from generator.policy import engine as policy
 from generator.policy.engine import OverlayContext
 from generator.problems import Problem
 from generator.quota import check_quota
-from generator.releases import pinned_digest, release_problems
+from generator.releases import load_release, release_problems
 from generator.render.tree import RenderedFile, render_tree
 from generator.repository import load_inputs
 from generator.resolve import Resolved, is_enabled, resolve, resolve_base
@@ -80,11 +80,13 @@ def make_plan(layout: RepoLayout, focus: set[str] | None = None) -> Plan:
         return plan
     for model in inputs.models:
         plan.bases[model.name] = resolve_base(model, platform)
+        release, problems = load_release(layout, model.name)
+        plan.problems += problems
         for env in platform.environments:
             if is_enabled(model, env):
-                digest = pinned_digest(layout, model.name, env.name)
-                plan.deployments.append(resolve(model, env, platform, digest))
-                plan.problems += release_problems(layout, model, env, digest)
+                pin = release.pin(env.name)
+                plan.deployments.append(resolve(model, env, platform, pin))
+                plan.problems += release_problems(model, env, pin)
     for env in platform.environments:
         specs = [d for d in plan.deployments if d.environment.name == env.name]
         plan.problems += check_quota(platform, env, specs)

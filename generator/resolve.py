@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generator.defaults import deep_merge, tunable_defaults
+from generator.delivery.release import Pin
 from generator.modelspec import ModelSource, SecretRef
 from generator.platform import Environment, NodePool, Platform, Quota, SyncPolicy
 from generator.yamlsource import Document, PathKey
@@ -26,6 +27,7 @@ class Resolved:
     environment: Environment
     image: str
     digest: str | None
+    pinned_image: str | None
     cpu: str
     memory: str
     accelerator: str
@@ -80,9 +82,7 @@ def origin(
     return model.document, ("spec",)
 
 
-def resolve(
-    model: ModelSource, env: Environment, platform: Platform, digest: str | None
-) -> Resolved:
+def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin | None) -> Resolved:
     spec = merged_tunables(model, env)
     scaling = spec["scaling"]
     logging = spec["logging"]
@@ -95,7 +95,8 @@ def resolve(
         artifact_sha256=model.artifact_sha256,
         environment=env,
         image=f"{platform.registry}/{model.name}",
-        digest=digest,
+        digest=pin.digest if pin else None,
+        pinned_image=pin.image if pin else None,
         cpu=spec["resources"]["cpu"],
         memory=spec["resources"]["memory"],
         accelerator=spec["accelerator"],

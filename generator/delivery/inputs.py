@@ -1,17 +1,19 @@
-"""The few input fields delivery needs, read straight from model.yaml and environments.yaml.
+"""The fields delivery needs, taken from the generator's own loader.
 
-A stand-in until the generator's loader (schema validation, defaults) is wired in: it checks
-only what a build or a promotion would otherwise trip over, and reports it with a position.
+Builds and promotions go through the same schema validation and defaults as ``validate``, so a
+model that would not generate is not built either; this module only narrows the typed specs
+down to what an image build or a promotion reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from generator.layout import RepoLayout
 from generator.problems import InputError, Problem
-from generator.yamlsource import Document, load_file
+from generator.repository import load_model as load_model_source
+from generator.repository import load_platform as load_platform_source
 
 
 @dataclass(frozen=True)
@@ -34,65 +36,42 @@ class PlatformInput:
 
 
 def load_platform(root: Path) -> PlatformInput:
-    document = load_file(root / "environments.yaml", "environments.yaml")
-    registry = _string(document, ("registry",))
-    url = _string(document, ("repository", "url"))
-    entries = _field(document, ("environments",))
-    if not isinstance(entries, list) or not entries:
-        raise InputError([document.problem(("environments",), "environments must be a list")])
-    names = tuple(_string(document, ("environments", i, "name")) for i in range(len(entries)))
-    return PlatformInput(registry, url, names)
-
-
-def model_names(root: Path) -> list[str]:
-    folder = root / "models"
-    if not folder.is_dir():
-        return []
-    return sorted(entry.name for entry in folder.iterdir() if (entry / "model.yaml").is_file())
-
-
-def load_model(root: Path, name: str) -> ModelInput:
-    display = f"models/{name}/model.yaml"
-    path = root / display
-    if not path.is_file():
-        known = ", ".join(model_names(root)) or "none"
-        raise InputError([Problem(display, 0, 0, f"no model named {name!r} (known: {known})")])
-    document = load_file(path, display)
-    declared = _string(document, ("metadata", "name"))
-    if declared != name:
-        message = f"name {declared!r} differs from its folder {name!r}"
-        raise InputError([document.problem(("metadata", "name"), message)])
-    artifact = _string(document, ("spec", "artifact", "path"))
-    mark = document.mark(("spec", "artifact", "sha256"))
-    return ModelInput(
-        name=name,
-        version=_string(document, ("spec", "version")),
-        artifact=path.parent / artifact,
-        artifact_display=f"models/{name}/{artifact}",
-        artifact_sha256=_string(document, ("spec", "artifact", "sha256")),
-        source=display,
-        sha256_mark=(mark.line, mark.column),
+    platform, problems = load_platform_source(RepoLayout(root))
+    if platform is None:
+        raise InputError(problems)
+    return PlatformInput(
+        platform.registry, platform.repository_url, tuple(platform.environment_names)
     )
 
 
-def _field(document: Document, path: tuple[str | int, ...]) -> Any:
-    value: Any = document.data
-    for key in path:
-        missing = (
-            not isinstance(value, dict) or key not in value
-            if isinstance(key, str)
-            else not isinstance(value, list) or key >= len(value)
+def model_names(root: Path) -> list[str]:
+    return RepoLayout(root).model_names()
+
+
+def load_model(root: Path, name: str) -> ModelInput:
+    layout = RepoLayout(root)
+    if name not in layout.model_names():
+        display = layout.relative(layout.model_file(name))
+        known = ", ".join(layout.model_names()) or "none"
+        raise InputError([Problem(display, 0, 0, f"no model named {name!r} (known: {known})")])
+    model, problems = load_model_source(layout, name)
+    if model is None:
+        raise InputError(problems)
+    if model.name != name:
+        raise InputError(
+            [
+                model.document.problem(
+                    ("metadata", "name"), f"name {model.name!r} differs from its folder {name!r}"
+                )
+            ]
         )
-        if missing:
-            shown = ".".join(str(part) for part in path)
-            raise InputError([document.problem(path, f"missing field {shown}")])
-        value = value[key]
-    return value
-
-
-def _string(document: Document, path: tuple[str | int, ...]) -> str:
-    value = _field(document, path)
-    if not isinstance(value, str) or not value:
-        shown = ".".join(str(part) for part in path)
-        raise InputError([document.problem(path, f"{shown} must be a non-empty string")])
-    return value
+    mark = model.document.mark(("spec", "artifact", "sha256"))
+    return ModelInput(
+        name=name,
+        version=model.version,
+        artifact=layout.model_dir(name) / model.artifact_path,
+        artifact_display=f"models/{name}/{model.artifact_path}",
+        artifact_sha256=model.artifact_sha256,
+        source=model.file,
+        sha256_mark=(mark.line, mark.column),
+    )

@@ -86,7 +86,10 @@ def render_overlay(spec: Resolved, base: Resolved) -> Object:
         }
     ]
     if spec.digest:
-        kustomization["images"] = [{"name": spec.image, "digest": spec.digest}]
+        image: Object = {"name": spec.image}
+        if spec.pinned_image and spec.pinned_image != spec.image:
+            image["newName"] = spec.pinned_image
+        kustomization["images"] = [image | {"digest": spec.digest}]
     base_config, env_config = server_config(base), server_config(spec)
     changed = {k: v for k, v in env_config.items() if base_config.get(k) != v}
     if changed:

@@ -17,11 +17,15 @@ ENVIRONMENTS = """\
 apiVersion: mlgitops/v1
 kind: Platform
 registry: 127.0.0.1:5055
+kubernetesVersion: "1.33"
 repository: {url: https://example.com/ml.git}
 environments:
-  - name: dev
-  - name: staging
-  - name: prod
+  - {name: dev, namespace: ml-dev, cluster: "https://kubernetes.default.svc",
+     nodePools: {cpu: {}}, quota: {cpu: "8", memory: 16Gi, pods: 20}}
+  - {name: staging, namespace: ml-staging, cluster: "https://kubernetes.default.svc",
+     nodePools: {cpu: {}}, quota: {cpu: "8", memory: 16Gi, pods: 20}}
+  - {name: prod, namespace: ml-prod, cluster: "https://kubernetes.default.svc",
+     nodePools: {cpu: {}}, quota: {cpu: "8", memory: 16Gi, pods: 20}}
 """
 
 
