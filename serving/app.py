@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from serving import codecs, metrics
 from serving.dataplane import DataPlane
@@ -42,6 +42,11 @@ def create_app(
     @app.before_request
     def start_timer() -> None:
         g.started = time.perf_counter()
+        # gunicorn reads bodies with blocking, timeout-less sockets: without this, a client that
+        # stalls mid-body holds a worker thread for good.
+        client = request.environ.get("gunicorn.socket")
+        if client is not None:
+            client.settimeout(settings.body_timeout)
         g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
 
     @app.after_request
@@ -75,6 +80,11 @@ def create_app(
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
         status = e.code or 500
+        if isinstance(e, ClientDisconnected):
+            # The body stopped arriving for BODY_TIMEOUT, or the client left.
+            return _error(
+                f"request body incomplete or not received within {settings.body_timeout:g} s", 408
+            )
         if status == 413:
             return _error(f"request body is larger than {settings.max_request_bytes} bytes", 413)
         return _error(e.description or e.name, status)

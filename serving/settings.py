@@ -51,6 +51,9 @@ class Settings:
     """Also append the JSON log lines to this file, for the Fluentd sidecar (LOG_FILE)."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """Largest request body accepted; larger ones get 413 (MAX_REQUEST_BYTES)."""
+    body_timeout: float = 30.0
+    """A client that sends nothing of its request body for this long gets 408 and is cut off,
+    so slow (slowloris) bodies cannot hold every worker thread (BODY_TIMEOUT)."""
     drain_seconds: float = 5.0
     """After SIGTERM, report not ready but keep serving this long so load balancers stop
     routing here before the listener closes (DRAIN_SECONDS)."""
@@ -74,6 +77,8 @@ class Settings:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if self.max_request_bytes < 1:
             raise SettingsError("MAX_REQUEST_BYTES must be positive")
+        if self.body_timeout <= 0:
+            raise SettingsError("BODY_TIMEOUT must be positive")
         if self.drain_seconds < 0 or self.graceful_timeout < 0:
             raise SettingsError("DRAIN_SECONDS and GRACEFUL_TIMEOUT must not be negative")
         if not self.ort_providers:
@@ -105,6 +110,7 @@ _ENV_NAMES = {
     "log_level": "LOG_LEVEL",
     "log_file": "LOG_FILE",
     "max_request_bytes": "MAX_REQUEST_BYTES",
+    "body_timeout": "BODY_TIMEOUT",
     "drain_seconds": "DRAIN_SECONDS",
     "graceful_timeout": "GRACEFUL_TIMEOUT",
     "metrics_dir": "PROMETHEUS_MULTIPROC_DIR",
@@ -115,7 +121,7 @@ def _convert(field_name: str, env_name: str, raw: str) -> Any:
     try:
         if field_name in ("port", "workers", "threads", "intra_op_threads", "max_request_bytes"):
             return int(raw)
-        if field_name in ("drain_seconds", "graceful_timeout"):
+        if field_name in ("body_timeout", "drain_seconds", "graceful_timeout"):
             return float(raw)
     except ValueError as e:
         raise SettingsError(f"{env_name} must be a number, got {raw!r}") from e
