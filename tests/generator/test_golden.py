@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.layout import GENERATED_ROOTS
-from tests.generator.conftest import RepoFactory, model_yaml, run_cli, snapshot, write_tree
+from tests.generator.conftest import Outcome, RepoFactory, model_yaml, run_cli, snapshot, write_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ("environments.yaml", "models")
@@ -77,7 +77,7 @@ def generated_repo(make_repo: RepoFactory) -> Path:
 def test_check_passes_on_a_fresh_tree(generated_repo: Path) -> None:
     outcome = run_cli("generate", "--check", "--skip-build", root=generated_repo)
 
-    assert outcome == type(outcome)(0, "ok: the generated tree is up to date\n", "")
+    assert outcome == Outcome(0, "ok: the generated tree is up to date\n", "")
 
 
 def test_check_reports_hand_edits_missing_and_stale_files(generated_repo: Path) -> None:

@@ -152,13 +152,15 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
     for env, gpu_allowed in (("dev", False), ("prod", True)):
         if draw(st.booleans()):
             override = draw(tunables(gpu_allowed=gpu_allowed))
-            override.pop("config", None) if taken & {r["env"] for r in refs} else None
             optional(draw, override, "enabled", st.booleans())
             overrides[env] = override
     for override in overrides.values():
         for key in list(override.get("config", {})):
             if key in {ref["env"] for ref in refs}:
                 del override["config"][key]
+    if draw(st.booleans()):  # GPU by default, so dev (no GPU pool) must opt out
+        spec["accelerator"] = "gpu"
+        overrides.setdefault("dev", {})["accelerator"] = "cpu"
     if overrides:
         spec["environments"] = overrides
     description = draw(st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=30))
