@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from generator import crdschema, kubeschema, kustomize
 from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
 from generator.modelspec import ModelSource
@@ -27,7 +25,7 @@ from generator.render.tree import RenderedFile, render_tree
 from generator.repository import load_inputs
 from generator.resolve import Resolved, is_enabled, resolve, resolve_base
 from generator.semantic import check_model, check_platform
-from generator.yamlsource import PathKey
+from generator.yamlsource import PathKey, load_all_core
 
 
 @dataclass
@@ -182,7 +180,7 @@ def verify_builds(plan: Plan, jobs: int | None = None) -> tuple[list[Problem], i
             if not result.ok:
                 problems.append(Problem(where, 0, 0, f"kustomize build failed: {result.error}"))
                 continue
-            built = [o for o in yaml.load_all(result.output, Loader=yaml.CSafeLoader) if o]
+            built = load_all_core(result.output)
             for obj in built:
                 count += 1
                 for message in built_object_errors(version, obj):

@@ -302,6 +302,27 @@ def parse_text(file: str, text: str) -> Document:
     return Document(file, documents[0], builder.values, builder.keys)
 
 
+class _CoreLoader(yaml.CSafeLoader):
+    """Reads trusted tool output (kustomize's go-yaml writes YAML 1.2) with the 1.2 core
+    schema: PyYAML's 1.1 resolvers refuse a plain ``=`` and misread ``1_000`` or ``12:30``."""
+
+
+_CoreLoader.yaml_implicit_resolvers = {}  # every plain scalar arrives as a str node
+
+
+def _construct_core_scalar(loader: _CoreLoader, node: yaml.ScalarNode) -> Any:
+    value = loader.construct_scalar(node)
+    return value if node.style else resolve_plain_scalar(value)
+
+
+_CoreLoader.add_constructor("tag:yaml.org,2002:str", _construct_core_scalar)
+
+
+def load_all_core(text: str) -> list[Any]:
+    """Every non-empty document of ``text`` (tool output, not user input), YAML 1.2 core."""
+    return [doc for doc in yaml.load_all(text, Loader=_CoreLoader) if doc]
+
+
 def load_file(path: Path, display: str) -> Document:
     """Read and parse ``path``; ``display`` is the repository-relative name used in messages."""
     try:
