@@ -250,3 +250,14 @@ def test_unquoted_yaml12_numbers_in_config_ask_for_quotes(make_repo: RepoFactory
         "  hint: quote the value so YAML reads it as text\n"
     )
     assert outcome.exit_code == 1
+
+
+def test_config_values_yaml11_misreads_in_kustomize_output_validate(
+    make_repo: RepoFactory,
+) -> None:
+    config = "config: {EQ: '=', BIG: '1_000', TIME: '12:30', DAY: '2001-12-14'}"
+    root = make_repo({MODEL: model_yaml(spec=config)})
+
+    outcome = run_cli("validate", root=root)
+
+    assert (outcome.exit_code, outcome.stderr) == (0, "")

@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.layout import RepoLayout
 from generator.pipeline import build_one, make_plan, verify_builds, verify_objects
 from generator.semantic import RESERVED_CONFIG, SECRET_WORDS
+from generator.yamlsource import load_all_core
 from tests.generator.conftest import ARTIFACT_SHA256, build_repo, model_yaml, run_cli
 
 # Quotas large enough that no generated model can overflow them: quota checks have their own
@@ -200,7 +200,7 @@ def test_any_schema_valid_model_builds_and_passes_strict_validation(model: dict[
         assert built > 0
         for spec in plan.deployments:
             output = build_one(plan, name, spec.environment.name).output
-            (configmap,) = [o for o in yaml.safe_load_all(output) if o and o["kind"] == "ConfigMap"]
+            (configmap,) = [o for o in load_all_core(output) if o["kind"] == "ConfigMap"]
             wanted = effective_config(model, spec.environment.name)
             assert {k: configmap["data"].get(k) for k in wanted} == wanted
 
