@@ -11,14 +11,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from generator import kustomize
 from generator.layout import RepoLayout
 from generator.pipeline import Plan, make_plan, materialize
 from generator.problems import Problem
 from generator.quantities import memory_bytes, millicores
 from generator.quota import demand
+from generator.yamlsource import load_all_core
 
 Object = dict[str, Any]
 
@@ -182,7 +181,7 @@ def build(side: Side, keys: Iterable[str]) -> tuple[dict[str, list[Object]], lis
             message = f"{side.label}: kustomize build failed: {result.error}"
             problems.append(Problem(where, 0, 0, message))
             continue
-        objects = [o for o in yaml.load_all(result.output, Loader=yaml.CSafeLoader) if o]
+        objects = load_all_core(result.output)
         built[key] = _normalise_generated_names(objects)
     return built, problems
 
