@@ -20,7 +20,14 @@ from generator.policy.command import policy
 from generator.problems import Problem, render_report
 from generator.scaffold import init
 from generator.schemadoc import schema
-from generator.write import WriteError, apply_changes, compare, recover, repository_lock
+from generator.write import (
+    Changes,
+    WriteError,
+    apply_changes,
+    compare,
+    recover,
+    repository_lock,
+)
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "github")
@@ -114,10 +121,7 @@ def execute_generate(options: Options, check: bool, build: bool) -> int:
     return EXIT_OK
 
 
-def _report_drift(options: Options, changes: object) -> int:
-    from generator.write import Changes
-
-    assert isinstance(changes, Changes)
+def _report_drift(options: Options, changes: Changes) -> int:
     if changes.empty:
         say(options, "ok: the generated tree is up to date")
         return EXIT_OK
