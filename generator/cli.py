@@ -96,8 +96,8 @@ def execute_generate(options: Options, check: bool, build: bool) -> int:
             if not check:
                 recover(options.root)
             plan, _ = _verified_plan(options, None, build)
+            report(options, plan.problems)
             if not plan.ok:
-                report(options, plan.problems)
                 return EXIT_INVALID
             changes = compare(options.root, plan.files)
             if changes.foreign:

@@ -4,12 +4,13 @@ and ``mlgitops promote``), as the generator reads them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from generator.delivery.release import Pin, Release, read_release
 from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
 from generator.platform import Environment
-from generator.problems import InputError, Problem
+from generator.problems import InputError, Problem, Severity
 
 
 def load_release(layout: RepoLayout, model: str) -> tuple[Release, list[Problem]]:
@@ -28,4 +29,14 @@ def release_problems(model: ModelSource, env: Environment, pin: Pin | None) -> I
             f"{model.name} has none there",
             f"run 'mlgitops promote {model.name} --to {env.name}' (after 'mlgitops build "
             f"{model.name} --push' pinned the first environment)",
+        )
+    elif pin is not None and pin.version != model.version:
+        yield replace(
+            model.document.problem(
+                ("spec", "version"),
+                f"{env.name} is pinned to the image of version {pin.version}, not {model.version}",
+                f"the pin wins until 'mlgitops build {model.name} --push' and 'mlgitops promote "
+                f"{model.name} --to {env.name}' move it",
+            ),
+            severity=Severity.WARNING,
         )

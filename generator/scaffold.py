@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ import click
 
 from generator.layout import RepoLayout
 from generator.problems import Problem, render_report
+from generator.repository import load_platform
 from generator.semantic import file_sha256
 from generator.signature import Signature, SignatureError, Tensor, read_signature
 
@@ -69,7 +71,33 @@ def _tensor_lines(tensors: tuple[Tensor, ...]) -> list[str]:
     return [f"      - {t.flow()}" for t in tensors]
 
 
-def model_yaml(name: str, owner: str, sha256: str, signature: Signature) -> str:
+def _environment_lines(name: str, digest_environments: Sequence[str]) -> list[str]:
+    """A new model has no image yet: environments that require a pinned digest start disabled,
+    so the scaffold validates as written and the model reaches them through promotion."""
+    if not digest_environments:
+        return [
+            "  # Per-environment overrides, keyed by environment name from environments.yaml:",
+            "  # environments:",
+            "  #   prod: {scaling: {minReplicas: 2, maxReplicas: 6}}",
+        ]
+    names = ", ".join(digest_environments)
+    return [
+        "  # Per-environment overrides, keyed by environment name from environments.yaml.",
+        f"  # {names} require(s) a pinned image digest: the model stays out until",
+        f"  # `mlgitops build {name} --push` and `mlgitops promote {name} --to <env>` pin one;",
+        "  # then remove `enabled: false`.",
+        "  environments:",
+        *[f"    {env}: {{enabled: false}}" for env in digest_environments],
+    ]
+
+
+def model_yaml(
+    name: str,
+    owner: str,
+    sha256: str,
+    signature: Signature,
+    digest_environments: Sequence[str] = (),
+) -> str:
     """The commented model.yaml. Every string is quoted so no YAML 1.1 loader misreads it."""
     lines = [
         f"# {name}: created by `mlgitops init`. Reference of every field: docs/model-yaml.md",
@@ -110,11 +138,16 @@ def model_yaml(name: str, owner: str, sha256: str, signature: Signature) -> str:
         "  # Exceptions to the policy rules (`mlgitops policy` lists them), with a reason:",
         "  # policy:",
         '  #   waivers: [{rule: "MLG110", reason: "single replica by design"}]',
-        "  # Per-environment overrides, keyed by environment name from environments.yaml:",
-        "  # environments:",
-        "  #   prod: {scaling: {minReplicas: 2, maxReplicas: 6}}",
+        *_environment_lines(name, digest_environments),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _digest_environments(layout: RepoLayout) -> list[str]:
+    platform, _ = load_platform(layout)
+    if platform is None:
+        return []
+    return [env.name for env in platform.environments if env.require_digest]
 
 
 def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaffolded:
@@ -155,7 +188,8 @@ def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaff
     try:
         shutil.copyfile(artifact, staging / ARTIFACT_NAME)
         (staging / "model.yaml").write_text(
-            model_yaml(name, owner, sha256, signature), encoding="utf-8"
+            model_yaml(name, owner, sha256, signature, _digest_environments(layout)),
+            encoding="utf-8",
         )
         staging.chmod(0o755)
         staging.rename(target)

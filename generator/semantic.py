@@ -12,9 +12,9 @@ from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
 from generator.platform import Environment, Platform
 from generator.policy.engine import rule_ids
+from generator.problems import Problem
 from generator.render.gitops_argocd import ARGOCD_NAMESPACE
 from generator.render.gitops_flux import FLUX_NAMESPACE
-from generator.problems import Problem
 from generator.resolve import is_enabled, merged_tunables, origin
 from generator.signature import SignatureError, differences, read_signature
 

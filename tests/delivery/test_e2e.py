@@ -141,8 +141,12 @@ def test_generated_overlays_pin_the_digest(workspace: Path, pushed: str) -> None
     assert "generate" in main.commands, "mlgitops generate is not registered"
     mlgitops(workspace, "promote", MODEL, "--to", "staging")
     code, _, err = mlgitops(workspace, "generate")
+    assert code == 1, "prod sets requireDigest and has no pin yet"
+    assert f"run 'mlgitops promote {MODEL} --to prod'" in err
+    mlgitops(workspace, "promote", MODEL, "--to", "prod")
+    code, _, err = mlgitops(workspace, "generate")
     assert code == 0, err
-    for env in ("dev", "staging"):
+    for env in ("dev", "staging", "prod"):
         built = kustomize(workspace / "overlays" / env / MODEL)
         assert f"image: {_repository(workspace)}@{pushed}" in built, env
 

@@ -35,6 +35,7 @@ def test_new_model_is_added_in_every_environment(example_repo: Path) -> None:
     source, target = example_repo / "models/iris-classifier", example_repo / "models/iris-v2"
     shutil.copytree(source, target)
     edit(target / "model.yaml", "name: iris-classifier", "name: iris-v2")
+    edit(target / "release.yaml", 'model: "iris-classifier"', 'model: "iris-v2"')
 
     outcome = run_cli("diff", "--base", "main", root=example_repo)
 

@@ -34,10 +34,15 @@ EditModel = Callable[[Callable[[str], str]], Path]
 
 @pytest.fixture
 def iris_repo(tmp_path: Path) -> EditModel:
-    """Copy the example platform and iris-classifier; ``edit`` rewrites its model.yaml text."""
+    """Copy the example platform and iris-classifier; ``edit`` rewrites its model.yaml text.
+
+    The copy has no release.yaml, so no environment requires digests: these tests look at the
+    rules on plain tags (the digest rule has its own test)."""
 
     def make(edit: Callable[[str], str]) -> Path:
-        shutil.copy(REPO_ROOT / "environments.yaml", tmp_path / "environments.yaml")
+        platform = (REPO_ROOT / "environments.yaml").read_text(encoding="utf-8")
+        no_pins = platform.replace("requireDigest: true", "requireDigest: false")
+        (tmp_path / "environments.yaml").write_text(no_pins, encoding="utf-8")
         folder = tmp_path / "models" / "iris-classifier"
         folder.mkdir(parents=True)
         shutil.copy(EXAMPLE / "model.onnx", folder / "model.onnx")

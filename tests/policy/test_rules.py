@@ -176,11 +176,12 @@ def test_a_defect_fails_its_rule(
 
 
 def test_digest_rule_passes_a_pin_and_fails_a_tag_where_required(built: Objects) -> None:
-    pinned = copy.deepcopy(built)
+    pinned, tagged = copy.deepcopy(built), copy.deepcopy(built)
     _server(pinned)["image"] = "registry.example.com/ml/iris-classifier@sha256:" + "a" * 64
+    _server(tagged)["image"] = "registry.example.com/ml/iris-classifier:1.0.0"
     assert _findings(pinned, "MLG109", require_digest=True) == []
-    assert _findings(built, "MLG109", require_digest=False) == []
-    assert _findings(built, "MLG109", require_digest=True) == [
+    assert _findings(tagged, "MLG109", require_digest=False) == []
+    assert _findings(tagged, "MLG109", require_digest=True) == [
         f"{SUBJECT}: {SERVER} image 'registry.example.com/ml/iris-classifier:1.0.0' is not "
         "pinned by digest, and this environment sets requireDigest: true"
     ]
