@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
+from prometheus_client import Gauge, Histogram
 
 from serving import codecs, metrics
 from serving.errors import BadRequest, ModelNotFound, ModelNotReady
@@ -46,6 +48,20 @@ class DataPlane:
             {"name": SERVER_NAME, "version": _server_version(), "extensions": EXTENSIONS}
         )
 
+    # This process serves one model: its labelled metric children are looked up once, when first
+    # used (so a series appears in /metrics exactly when it did with a lookup per call).
+    @cached_property
+    def _batch_rows(self) -> Histogram:
+        return metrics.BATCH_ROWS.labels(self.name)
+
+    @cached_property
+    def _inference_latency(self) -> Histogram:
+        return metrics.INFERENCE_LATENCY.labels(self.name)
+
+    @cached_property
+    def _ready_gauge(self) -> Gauge:
+        return metrics.MODEL_READY.labels(self.name)
+
     def load(self) -> None:
         try:
             self.model = OnnxModel(
@@ -76,7 +92,7 @@ class DataPlane:
 
     def ready(self) -> bool:
         ready = self.model is not None and not self._draining()
-        metrics.MODEL_READY.labels(self.name).set(1 if ready else 0)
+        self._ready_gauge.set(1 if ready else 0)
         return ready
 
     def server_metadata(self) -> bytes:
@@ -113,13 +129,13 @@ class DataPlane:
 
     def _run(self, model: OnnxModel, feeds: dict[str, np.ndarray], names: list[str]) -> Any:
         first = next(iter(feeds.values()))
-        metrics.BATCH_ROWS.labels(self.name).observe(first.shape[0] if first.ndim else 1)
+        self._batch_rows.observe(first.shape[0] if first.ndim else 1)
         started = time.perf_counter()
         try:
             results = model.run(feeds, names)
         except InputRejected as e:
             raise BadRequest(f"the model rejected the input: {e}") from e
-        metrics.INFERENCE_LATENCY.labels(self.name).observe(time.perf_counter() - started)
+        self._inference_latency.observe(time.perf_counter() - started)
         return results
 
     def infer(
