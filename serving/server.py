@@ -13,10 +13,20 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from serving import hooks, logs
 from serving.lifecycle import DRAINING
 from serving.settings import Settings
+
+
+class ServingLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger without its access log: the app writes one JSON line per request
+    itself (`serving.observe`). gunicorn would otherwise build its access-log fields for every
+    request, because a logging config is set, only to drop them at the disabled logger."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -35,6 +45,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "control_socket_disable": True,
         "logconfig_dict": logs.logging_config(settings.log_level, settings.log_file),
         "accesslog": None,
+        "logger_class": ServingLogger,
         "on_starting": lambda server: hooks.wipe_metrics_dir(settings.metrics_dir),
         "when_ready": hooks.make_when_ready(settings.drain_seconds),
         "child_exit": hooks.child_exit,
