@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from serving.datatypes import BY_NAME, Datatype, datatype_of_array
 from serving.errors import BadRequest
@@ -42,7 +44,19 @@ class InferenceRequest:
         return int(first.shape[0]) if first is not None and first.ndim else 1
 
 
+# orjson reads integers beyond 64 bits as floats, where the standard parser keeps them exact
+# (and the checks below then reject them): bodies with such long digit runs skip orjson.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
 def parse_json(body: bytes, what: str = "request body") -> Any:
+    if _LONG_DIGITS.search(body) is None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            # The standard parser accepts more (NaN, Infinity, UTF-16, a BOM), and its error
+            # messages are the ones clients have always seen.
+            pass
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
@@ -302,7 +316,12 @@ def encode_predictions(array: np.ndarray) -> bytes:
 
 
 def dumps(doc: Any) -> bytes:
-    """Compact JSON; NaN and infinity (which a model may output) become null, as JSON has none."""
+    """Compact UTF-8 JSON; NaN and infinity (which a model may output) become null, as JSON has
+    none."""
+    try:
+        return orjson.dumps(doc)
+    except orjson.JSONEncodeError:
+        pass  # integers beyond 64 bits, lone surrogates: the standard encoder takes them
     try:
         return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
     except ValueError:
