@@ -10,29 +10,40 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import onnx
-from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+if TYPE_CHECKING:
+    import onnx
 
-# ONNX TensorProto element types -> Open Inference Protocol (KServe v2) datatypes.
-_DATATYPES: dict[int, str] = {
-    onnx.TensorProto.BOOL: "BOOL",
-    onnx.TensorProto.UINT8: "UINT8",
-    onnx.TensorProto.UINT16: "UINT16",
-    onnx.TensorProto.UINT32: "UINT32",
-    onnx.TensorProto.UINT64: "UINT64",
-    onnx.TensorProto.INT8: "INT8",
-    onnx.TensorProto.INT16: "INT16",
-    onnx.TensorProto.INT32: "INT32",
-    onnx.TensorProto.INT64: "INT64",
-    onnx.TensorProto.FLOAT16: "FP16",
-    onnx.TensorProto.FLOAT: "FP32",
-    onnx.TensorProto.DOUBLE: "FP64",
-    onnx.TensorProto.BFLOAT16: "BF16",
-    onnx.TensorProto.STRING: "BYTES",
+# onnx (and numpy behind it) is imported only when an artifact is read: every CLI start
+# would pay for it otherwise, and most commands never open an artifact.
+
+_DATATYPE_NAMES = {
+    "BOOL": "BOOL",
+    "UINT8": "UINT8",
+    "UINT16": "UINT16",
+    "UINT32": "UINT32",
+    "UINT64": "UINT64",
+    "INT8": "INT8",
+    "INT16": "INT16",
+    "INT32": "INT32",
+    "INT64": "INT64",
+    "FLOAT16": "FP16",
+    "FLOAT": "FP32",
+    "DOUBLE": "FP64",
+    "BFLOAT16": "BF16",
+    "STRING": "BYTES",
 }
+"""ONNX TensorProto element types -> Open Inference Protocol (KServe v2) datatypes."""
+
+
+@cache
+def _datatypes() -> dict[int, str]:
+    import onnx
+
+    return {onnx.TensorProto.DataType.Value(name): oip for name, oip in _DATATYPE_NAMES.items()}
 
 
 class SignatureError(ValueError):
@@ -93,8 +104,10 @@ def _tensor(value: onnx.ValueInfoProto, role: str) -> Tensor:
             "convert with options={'zipmap': False})"
         )
     tensor = value.type.tensor_type
-    datatype = _DATATYPES.get(tensor.elem_type)
+    datatype = _datatypes().get(tensor.elem_type)
     if datatype is None:
+        import onnx
+
         name = onnx.TensorProto.DataType.Name(tensor.elem_type)
         raise SignatureError(
             f"{role} {value.name!r} has element type {name}, "
@@ -108,6 +121,9 @@ def _tensor(value: onnx.ValueInfoProto, role: str) -> Tensor:
 
 def read_signature(path: Path) -> Signature:
     """The graph's inputs (minus initializers, which older exporters list too) and outputs."""
+    import onnx
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
     try:
         model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, OSError, ValueError, RuntimeError) as error:

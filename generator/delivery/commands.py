@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from generator.delivery.execute import BuildOptions, PromoteOptions, execute_build, execute_promote
+# The docker SDK behind ``execute`` takes a noticeable share of every CLI start, so it is
+# imported only when a delivery command actually runs (validate must start fast in CI).
 
 
 def _root(ctx: click.Context) -> Path:
@@ -37,6 +38,8 @@ def build_command(
     no_cache: bool,
 ) -> None:
     """Build the runtime image once and one image per model; with --push, pin its digest."""
+    from generator.delivery.execute import BuildOptions, execute_build
+
     options = BuildOptions(_root(ctx), models, push, registry, base_image, changed_since, no_cache)
     ctx.exit(execute_build(options, sys.stdout, sys.stderr, os.environ))
 
@@ -48,5 +51,7 @@ def build_command(
 @click.pass_context
 def promote_command(ctx: click.Context, model: str, target: str, source: str | None) -> None:
     """Copy MODEL's pinned image digest into ENV's entry of release.yaml."""
+    from generator.delivery.execute import PromoteOptions, execute_promote
+
     options = PromoteOptions(_root(ctx), model, target, source)
     ctx.exit(execute_promote(options, sys.stdout, sys.stderr))
