@@ -89,7 +89,11 @@ def make_plan(layout: RepoLayout, focus: set[str] | None = None) -> Plan:
         specs = [d for d in plan.deployments if d.environment.name == env.name]
         plan.problems += check_quota(platform, env, specs)
     if plan.ok:
-        plan.files = render_tree(platform, inputs.models, plan.bases, plan.deployments)
+        # With a focus, only the changed models are rendered: the others were resolved above
+        # for the quota sums, and their files are not checked (nor written) in this run.
+        models = [m for m in inputs.models if plan.in_focus(m.name)]
+        deployments = [d for d in plan.deployments if plan.in_focus(d.model)]
+        plan.files = render_tree(platform, models, plan.bases, deployments)
     return plan
 
 
