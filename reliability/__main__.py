@@ -106,7 +106,7 @@ def kills(c: Campaign, runs: int, seed: int) -> None:
         for fault in ("read-only", "read-only-overlays", "full"):
             run, problems = faults.disk_fault(fixture, c.scratch(), fault)
             c.fail(f"disk {fault}", problems)
-            disk[fault] = f"exit {run.exit_code}: {run.stderr.strip().splitlines()[0]}"
+            disk[fault] = f"exit {run.exit_code}: {faults.error_line(run)}"
     c.figures["disk"] = disk
     kube: dict[str, str] = {}
     for kubectl in ("missing", "not-executable", "truncated", "failing"):
