@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -23,7 +24,7 @@ from tests.serving.conftest import Server, start_server
 IRIS = REPO / "models" / "iris-classifier" / "model.onnx"
 DIGITS = REPO / "models" / "digits-classifier" / "model.onnx"
 INFER = "/v2/models/iris/infer"
-IRIS_BODY = {
+IRIS_BODY: dict[str, Any] = {
     "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
 }
 
@@ -81,7 +82,7 @@ def mismatched_requests(tmp: Path) -> tuple[int, list[str]]:
     """The digits model (64 features) served, iris-shaped requests sent: 400s naming why."""
     server = start_server(tmp, DIGITS)
     tensor = {"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {"inputs": [tensor]},
         {"inputs": [{**tensor, "name": "features"}]},
         {"inputs": [{**tensor, "datatype": "INT64"}]},
@@ -185,7 +186,9 @@ def sigterm_under_load(tmp: Path, clients: int = 4, drain: str | None = None) ->
     slow = models.slow_matmul(tmp / "slow.onnx")
     server = start_server(tmp, slow, WORKERS="2", THREADS="2", DRAIN_SECONDS=drain or "")
     rows = np.ones((256, 4), dtype=np.float32).tolist()
-    body = {"inputs": [{"name": "x", "shape": [256, 4], "datatype": "FP32", "data": rows}]}
+    body: dict[str, Any] = {
+        "inputs": [{"name": "x", "shape": [256, 4], "datatype": "FP32", "data": rows}]
+    }
     stop = threading.Event()
     records: list[tuple[float, int | str]] = []
     lock = threading.Lock()
@@ -235,7 +238,9 @@ def worker_killed(tmp: Path) -> list[str]:
     every later request succeeds. The killed request itself is lost (the client sees it)."""
     server = start_server(tmp, models.slow_matmul(tmp / "slow.onnx"), WORKERS="2", THREADS="1")
     rows = np.ones((1024, 4), dtype=np.float32).tolist()
-    body = {"inputs": [{"name": "x", "shape": [1024, 4], "datatype": "FP32", "data": rows}]}
+    body: dict[str, Any] = {
+        "inputs": [{"name": "x", "shape": [1024, 4], "datatype": "FP32", "data": rows}]
+    }
     problems = []
     try:
         before = worker_pids(server)
