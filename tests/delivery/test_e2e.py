@@ -111,6 +111,11 @@ def test_pinned_image_serves_the_right_answers(workspace: Path, pushed: str) -> 
             "MODEL_VERSION": "1.0.0",
             "WORKERS": "1",
         },
+        # As the generated Deployment runs it: read-only root, writable /tmp only, no root.
+        read_only=True,
+        tmpfs={"/tmp": "rw,size=64m"},
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
     )
     try:
         server = triton.InferenceServerClient(url=f"127.0.0.1:{port}")
@@ -171,3 +176,15 @@ def _wait_ready(server: triton.InferenceServerClient, container: object) -> None
             pass  # refused or reset while gunicorn starts
         time.sleep(0.5)
     pytest.fail(f"server not ready after {READY_DEADLINE_S}s")
+
+
+def test_image_runs_as_non_root_and_keeps_secrets_out_of_its_layers(
+    workspace: Path, pushed: str
+) -> None:
+    image = docker.from_env().images.get(f"{_repository(workspace)}@{pushed}")
+    user = image.attrs["Config"]["User"]
+    assert user and user.split(":")[0] not in ("0", "root"), user
+    history = " ".join(str(step.get("CreatedBy", "")) for step in image.history())
+    assert "BEGIN CERTIFICATE" not in history
+    assert "PIP_CERT=" not in " ".join(image.attrs["Config"].get("Env") or [])
+    assert "ca-bundle" not in history, "the CA bundle must stay in the builder stage"
