@@ -35,7 +35,7 @@ validate: $(STAMP)
 	$(MLGITOPS) validate
 
 lint: $(STAMP)
-	$(BIN)/ruff check generator serving tests bench models
+	$(BIN)/ruff check generator serving tests bench models reliability
 	$(BIN)/ruff format --check generator serving
 	$(BIN)/mypy generator serving
 
