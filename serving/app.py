@@ -22,7 +22,7 @@ def create_app(
     settings: Settings,
     *,
     plane: DataPlane | None = None,
-    draining: Callable[[], bool] = lambda: False,
+    serving: Callable[[], bool] = lambda: True,
 ) -> Flask:
     """Build the app and load the model (unless a loaded data plane is passed in).
 
@@ -32,7 +32,7 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     if plane is None:
-        plane = DataPlane(settings, draining=draining)
+        plane = DataPlane(settings, serving=serving)
         plane.load()
     app.extensions["dataplane"] = plane
     app.register_blueprint(api)

@@ -37,11 +37,13 @@ def _server_version() -> str:
 class DataPlane:
     """Holds the one model of this process; a load failure is kept, reported, never raised."""
 
-    def __init__(self, settings: Settings, *, draining: Callable[[], bool] = lambda: False) -> None:
+    def __init__(self, settings: Settings, *, serving: Callable[[], bool] = lambda: True) -> None:
+        """`serving` says whether the server as a whole may take traffic (every worker loaded,
+        not draining); this process adds whether its own model is loaded."""
         self.settings = settings
         self.name = settings.model_name
         self.version = settings.model_version
-        self._draining = draining
+        self._serving = serving
         self.model: OnnxModel | None = None
         self.load_error: str | None = None
         self._server_metadata = codecs.dumps(
@@ -91,7 +93,7 @@ class DataPlane:
         self.ready()
 
     def ready(self) -> bool:
-        ready = self.model is not None and not self._draining()
+        ready = self.model is not None and self._serving()
         self._ready_gauge.set(1 if ready else 0)
         return ready
 

@@ -1,4 +1,5 @@
-"""Gunicorn server hooks: a clean metrics directory at start, and draining on SIGTERM.
+"""Gunicorn server hooks: a clean metrics directory at start, worker readiness slots, and
+draining on SIGTERM.
 
 Kubernetes sends SIGTERM and removes the pod from its Service endpoints at about the same
 time, in no guaranteed order. So on SIGTERM the server first reports not ready for
@@ -15,7 +16,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from serving.lifecycle import DRAINING
+from serving.lifecycle import ServerState
 
 
 def wipe_metrics_dir(path: str) -> None:
@@ -30,10 +31,10 @@ def wipe_metrics_dir(path: str) -> None:
     os.makedirs(path, exist_ok=True)
 
 
-def make_when_ready(drain_seconds: float) -> Any:
+def make_when_ready(state: ServerState, drain_seconds: float) -> Any:
     def when_ready(server: Any) -> None:
         def on_sigterm(signum: int, frame: FrameType | None) -> None:
-            DRAINING.set()
+            state.start_draining()
             # A second SIGTERM during the drain goes straight to gunicorn's graceful stop.
             signal.signal(signal.SIGTERM, server.signal)
             server.log.info(
@@ -51,8 +52,31 @@ def make_when_ready(drain_seconds: float) -> Any:
     return when_ready
 
 
-def child_exit(server: Any, worker: Any) -> None:
-    """Drop a dead worker's live gauges (readiness) from the aggregated metrics."""
-    from prometheus_client import multiprocess
+def make_pre_fork(state: ServerState) -> Any:
+    def pre_fork(server: Any, worker: Any) -> None:
+        worker.readiness_slot = state.claim_slot()
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    return pre_fork
+
+
+def make_post_worker_init(state: ServerState) -> Any:
+    """Runs in the worker after the app (and so the model) is loaded, before it accepts."""
+
+    def post_worker_init(worker: Any) -> None:
+        plane = worker.wsgi.extensions["dataplane"]
+        if plane.model is not None:
+            state.mark_loaded(worker.readiness_slot)
+
+    return post_worker_init
+
+
+def make_child_exit(state: ServerState) -> Any:
+    def child_exit(server: Any, worker: Any) -> None:
+        """Free the dead worker's slot, and drop its live gauges (readiness) from the
+        aggregated metrics."""
+        from prometheus_client import multiprocess
+
+        state.release(getattr(worker, "readiness_slot", None))
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+    return child_exit

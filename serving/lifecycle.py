@@ -1,25 +1,57 @@
-"""Whether this server is draining, shared between the gunicorn master and its workers.
+"""Readiness of the server as a whole, shared between the gunicorn master and its workers.
 
-The master receives SIGTERM; the workers answer readiness probes. A one-byte anonymous shared
-mapping, created in the master before it forks, is the cheapest channel between them: reading it
-costs nothing per probe and needs no writable file system.
+Each worker has its own listening socket (SO_REUSEPORT, see `serving.server`), so the kernel
+hands every worker its share of new connections whether or not that worker has loaded its model
+yet. The pod therefore reports ready only when no worker is still booting and the server is not
+draining. The master, which forks and reaps the workers, tracks them in slots; a worker marks
+its slot loaded once its model is in memory.
+
+An anonymous shared mapping, created in the master before it forks, carries this state: reading
+it costs nothing per probe and needs no writable file system. Every byte has a single writer at
+a time (the master before a fork and after a reap, the worker in between), so no lock is needed,
+and a worker killed at any point cannot leave one held.
 """
 
 from __future__ import annotations
 
 import mmap
 
+FREE, BOOTING, LOADED = 0, 1, 2
+# A graceful reload (SIGHUP) boots a new set of workers before the old set exits; the spare
+# slots cover that and a few replacements racing with it.
+SLOTS_PER_WORKER = 4
 
-class DrainFlag:
-    def __init__(self) -> None:
-        self._map = mmap.mmap(-1, 1)
 
-    def set(self) -> None:
+class ServerState:
+    def __init__(self, workers: int) -> None:
+        self.capacity = SLOTS_PER_WORKER * max(workers, 1)
+        self._map = mmap.mmap(-1, 1 + self.capacity)
+
+    def start_draining(self) -> None:
         self._map[0] = 1
 
-    def is_set(self) -> bool:
+    def draining(self) -> bool:
         return self._map[0] == 1
 
+    def claim_slot(self) -> int | None:
+        """Master, before forking a worker. None when every slot is taken: that worker then
+        cannot hold readiness back, which is better than refusing to start it."""
+        for slot in range(self.capacity):
+            if self._map[1 + slot] == FREE:
+                self._map[1 + slot] = BOOTING
+                return slot
+        return None
 
-# Created at import, so a master that imports this module before forking shares it with workers.
-DRAINING = DrainFlag()
+    def mark_loaded(self, slot: int | None) -> None:
+        """Worker, once its model is loaded."""
+        if slot is not None:
+            self._map[1 + slot] = LOADED
+
+    def release(self, slot: int | None) -> None:
+        """Master, after reaping a worker (or when its fork failed)."""
+        if slot is not None:
+            self._map[1 + slot] = FREE
+
+    def serving(self) -> bool:
+        """True when no worker is booting and the server is not draining."""
+        return not self.draining() and BOOTING not in self._map[1:]

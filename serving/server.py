@@ -16,7 +16,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from serving import hooks, logs
-from serving.lifecycle import DRAINING
+from serving.lifecycle import ServerState
 from serving.settings import Settings
 
 
@@ -29,12 +29,18 @@ class ServingLogger(Logger):  # type: ignore[misc]
         return None
 
 
-def gunicorn_options(settings: Settings) -> dict[str, Any]:
+def gunicorn_options(settings: Settings, state: ServerState) -> dict[str, Any]:
     return {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
         "worker_class": "gthread",
+        # One listening socket per worker: with a shared one, whichever worker wakes first
+        # accepts a burst of keep-alive connections and keeps them, so at high concurrency one
+        # worker (one core, under the GIL) could serve them all while the others idled. The
+        # kernel spreads connections evenly across per-worker sockets. Readiness waits for every
+        # worker's model (`serving.lifecycle`), because connections reach a worker still loading.
+        "reuse_port": True,
         "graceful_timeout": math.ceil(settings.graceful_timeout),
         # Model loading happens per worker after fork: ONNX Runtime sessions are not fork-safe.
         "preload_app": False,
@@ -47,8 +53,10 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "accesslog": None,
         "logger_class": ServingLogger,
         "on_starting": lambda server: hooks.wipe_metrics_dir(settings.metrics_dir),
-        "when_ready": hooks.make_when_ready(settings.drain_seconds),
-        "child_exit": hooks.child_exit,
+        "when_ready": hooks.make_when_ready(state, settings.drain_seconds),
+        "pre_fork": hooks.make_pre_fork(state),
+        "post_worker_init": hooks.make_post_worker_init(state),
+        "child_exit": hooks.make_child_exit(state),
         "proc_name": f"mlgitops-serve:{settings.model_name}",
     }
 
@@ -56,16 +64,18 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 class ServingApplication(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Created before gunicorn forks, so that the master and every worker share it.
+        self.state = ServerState(settings.workers)
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in gunicorn_options(self.settings).items():
+        for key, value in gunicorn_options(self.settings, self.state).items():
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
         from serving.app import create_app
 
-        return create_app(self.settings, draining=DRAINING.is_set)
+        return create_app(self.settings, serving=self.state.serving)
 
 
 def run(settings: Settings) -> None:
