@@ -83,8 +83,9 @@ def make_plan(layout: RepoLayout, focus: set[str] | None = None) -> Plan:
         for env in platform.environments:
             if is_enabled(model, env):
                 pin = release.pin(env.name)
-                plan.deployments.append(resolve(model, env, platform, pin))
-                plan.problems += release_problems(model, env, pin)
+                deployment = resolve(model, env, platform, pin)
+                plan.deployments.append(deployment)
+                plan.problems += release_problems(model, env, pin, deployment.accelerator)
     for env in platform.environments:
         specs = [d for d in plan.deployments if d.environment.name == env.name]
         plan.problems += check_quota(platform, env, specs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from generator.delivery.release import Pin, Release, read_release
+from generator.delivery.release import Pin, Release, image_tag, read_release
 from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
 from generator.platform import Environment
@@ -21,7 +21,9 @@ def load_release(layout: RepoLayout, model: str) -> tuple[Release, list[Problem]
         return Release(model), error.problems
 
 
-def release_problems(model: ModelSource, env: Environment, pin: Pin | None) -> Iterator[Problem]:
+def release_problems(
+    model: ModelSource, env: Environment, pin: Pin | None, accelerator: str
+) -> Iterator[Problem]:
     if env.require_digest and pin is None:
         yield model.document.problem(
             ("metadata", "name"),
@@ -30,6 +32,23 @@ def release_problems(model: ModelSource, env: Environment, pin: Pin | None) -> I
             f"run 'mlgitops promote {model.name} --to {env.name}' (after 'mlgitops build "
             f"{model.name} --push' pinned the first environment)",
         )
+    elif pin is not None and pin.digest_for(accelerator) is None:
+        problem = model.document.problem(
+            ("metadata", "name"),
+            f"{model.name} runs on a GPU in {env.name!r}, but its pin there has no gpuDigest "
+            "(its image was built while the model used no GPU anywhere)",
+            f"run 'mlgitops build {model.name} --push', which now builds the GPU image too, "
+            f"and promote it to {env.name!r}",
+        )
+        if env.require_digest:
+            yield problem
+        else:
+            yield replace(
+                problem,
+                message=problem.message + f"; {env.name} runs the unpinned ':"
+                f"{image_tag(model.version, accelerator)}' tag meanwhile",
+                severity=Severity.WARNING,
+            )
     elif pin is not None and pin.version != model.version:
         yield replace(
             model.document.problem(

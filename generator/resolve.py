@@ -95,7 +95,7 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         artifact_sha256=model.artifact_sha256,
         environment=env,
         image=f"{platform.registry}/{model.name}",
-        digest=pin.digest if pin else None,
+        digest=pin.digest_for(spec["accelerator"]) if pin else None,
         pinned_image=pin.image if pin else None,
         cpu=spec["resources"]["cpu"],
         memory=spec["resources"]["memory"],

@@ -25,6 +25,11 @@ def _root(ctx: click.Context) -> Path:
 @click.option("--push", is_flag=True, help="Push each image and pin its digest in release.yaml.")
 @click.option("--registry", help="Image repository prefix; default: registry in environments.yaml.")
 @click.option("--base-image", help="BASE_IMAGE of the runtime image (default: the Dockerfile's).")
+@click.option(
+    "--gpu-base-image",
+    help="BASE_IMAGE of the GPU runtime image, built for models that run on a GPU somewhere "
+    "(default: serving/Dockerfile.gpu's CUDA image).",
+)
 @click.option("--changed-since", metavar="REF", help="Only models whose inputs changed since REF.")
 @click.option("--no-cache", is_flag=True, help="Ignore the builder's layer cache.")
 @click.pass_context
@@ -36,11 +41,14 @@ def build_command(
     base_image: str | None,
     changed_since: str | None,
     no_cache: bool,
+    gpu_base_image: str | None,
 ) -> None:
     """Build the runtime image once and one image per model; with --push, pin its digest."""
     from generator.delivery.execute import BuildOptions, execute_build
 
-    options = BuildOptions(_root(ctx), models, push, registry, base_image, changed_since, no_cache)
+    options = BuildOptions(
+        _root(ctx), models, push, registry, base_image, changed_since, no_cache, gpu_base_image
+    )
     ctx.exit(execute_build(options, sys.stdout, sys.stderr, os.environ))
 
 

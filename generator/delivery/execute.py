@@ -47,6 +47,7 @@ class BuildOptions:
     base_image: str | None = None
     changed_since: str | None = None
     no_cache: bool = False
+    gpu_base_image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,20 @@ def execute_build(
         return EXIT_USAGE
     progress = progress_for(err)
     settings = images.settings_from_environment(
-        options.base_image, environ, no_cache=options.no_cache
+        options.base_image,
+        environ,
+        no_cache=options.no_cache,
+        gpu_base_image=options.gpu_base_image,
     )
     registry = options.registry or platform.registry
     try:
-        runtime = images.ensure_runtime_image(client, options.root, settings, progress)
+        runtimes = {"cpu": images.ensure_runtime_image(client, options.root, settings, progress)}
+        if any(model.gpu_environments for model in models):
+            runtimes["gpu"] = images.ensure_runtime_image(
+                client, options.root, settings, progress, "gpu"
+            )
         for model in models:
-            _deliver(client, options, settings, platform, model, runtime, registry, out, progress)
+            _deliver(client, options, settings, platform, model, runtimes, registry, out, progress)
     except images.BuildFailed as error:
         err.write(f"mlgitops build: {error}\n")
         return EXIT_INVALID
@@ -141,11 +149,13 @@ def _deliver(
     settings: images.BuildSettings,
     platform: PlatformInput,
     model: ModelInput,
-    runtime: str,
+    runtimes: Mapping[str, str],
     registry: str,
     out: TextIO,
     progress: Progress,
 ) -> None:
+    """Build the model's CPU image, and its GPU image where an environment runs it on a GPU;
+    with --push, push them and pin both digests in the first environment."""
     labels = {
         "org.opencontainers.image.source": platform.repository_url,
         "org.opencontainers.image.revision": _revision(options.root),
@@ -155,30 +165,41 @@ def _deliver(
         "io.mlgitops.version": model.version,
         "io.mlgitops.artifact-sha256": model.artifact_sha256,
     }
-    image = images.build_model_image(
-        client,
-        options.root,
-        name=model.name,
-        version=model.version,
-        artifact=model.artifact_display,
-        runtime=runtime,
-        repository=f"{registry}/{model.name}",
-        labels=labels,
-        progress=progress,
-        settings=settings,
-    )
-    progress.event(model.name, f"built {image.reference}")
+    accelerators = ["cpu", "gpu"] if model.gpu_environments else ["cpu"]
+    built = {}
+    for accelerator in accelerators:
+        image = images.build_model_image(
+            client,
+            options.root,
+            name=model.name,
+            version=model.version,
+            accelerator=accelerator,
+            artifact=model.artifact_display,
+            runtime=runtimes[accelerator],
+            repository=f"{registry}/{model.name}",
+            labels=labels | {"io.mlgitops.accelerator": accelerator},
+            progress=progress,
+            settings=settings,
+        )
+        progress.event(model.name, f"built {image.reference}")
+        built[accelerator] = image
     if not options.push:
-        out.write(f"{model.name}: built {image.reference} ({image.image_id})\n")
+        for image in built.values():
+            out.write(f"{model.name}: built {image.reference} ({image.image_id})\n")
         return
-    digest = images.push(client, image, progress)
+    digests = {
+        accelerator: images.push(client, image, progress) for accelerator, image in built.items()
+    }
     first = platform.environments[0]
     release_file = options.root / "models" / model.name / "release.yaml"
     display = f"models/{model.name}/release.yaml"
     release = read_release(release_file, display, model.name)
-    pin = Pin(image.repository, digest, model.version, utc_now())
+    repository = built["cpu"].repository
+    pin = Pin(repository, digests["cpu"], model.version, utc_now(), digests.get("gpu"))
     write_release(release_file, release.with_pin(first, pin), platform.environments)
-    out.write(f"{model.name}: pushed {image.reference}; pinned {pin.reference} in {first}\n")
+    pushed = " and ".join(image.reference for image in built.values())
+    pinned = " and ".join(filter(None, (pin.reference, pin.gpu_reference)))
+    out.write(f"{model.name}: pushed {pushed}; pinned {pinned} in {first}\n")
 
 
 def _revision(root: Path) -> str:

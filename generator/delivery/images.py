@@ -3,7 +3,8 @@
 One runtime image holds the server and its dependencies and is tagged by the hash of what it
 is built from, so it is built once and reused until serving/ or the pins change. Each model
 gets a thin image on top that adds only its artifact: rebuilding it after a model update
-copies one file instead of reinstalling onnxruntime.
+copies one file instead of reinstalling onnxruntime. A model that runs on a GPU anywhere gets a
+second thin image, on the GPU runtime (CUDA base, onnxruntime-gpu), tagged ``<version>-gpu``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import docker.errors
 from generator.delivery.context import content_hash, context_files, context_tar
 from generator.delivery.progress import Progress
 from generator.delivery.registry import manifest_digest, split_reference
+from generator.delivery.release import image_tag
 
-RUNTIME_DOCKERFILE = "serving/Dockerfile"
+RUNTIME_DOCKERFILES = {"cpu": "serving/Dockerfile", "gpu": "serving/Dockerfile.gpu"}
 MODEL_DOCKERFILE = "serving/Dockerfile.model"
 RUNTIME_CONTEXT = ("serving", "pyproject.toml", "constraints.txt", "README.md")
-RUNTIME_REPOSITORY = "mlgitops-runtime"
+RUNTIME_REPOSITORIES = {"cpu": "mlgitops-runtime", "gpu": "mlgitops-runtime-gpu"}
 BUILD_CA_MEMBER = ".mlgitops-build/ca-bundle.pem"
 """Where the CA bundle lands in the runtime build context, passed as CA_BUNDLE: the
 Dockerfile's builder stage trusts it (a TLS-inspecting proxy); the final stage never sees it."""
@@ -53,6 +55,10 @@ class BuildSettings:
     pip_settings: Mapping[str, str] | None = None
     no_cache: bool = False
     """Ignore the builder's layer cache (a full rebuild, as on a fresh CI machine)."""
+    gpu_base_image: str | None = None
+
+    def base_for(self, accelerator: str) -> str | None:
+        return self.gpu_base_image if accelerator == "gpu" else self.base_image
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,11 @@ def connect() -> docker.DockerClient:
 
 
 def settings_from_environment(
-    base_image: str | None, environ: Mapping[str, str], *, no_cache: bool = False
+    base_image: str | None,
+    environ: Mapping[str, str],
+    *,
+    no_cache: bool = False,
+    gpu_base_image: str | None = None,
 ) -> BuildSettings:
     """pip inside the build sees neither our pip.conf nor our CA bundle, so pass them on.
 
@@ -101,32 +111,42 @@ def settings_from_environment(
         )
         if value:
             pip[name] = value
-    return BuildSettings(base_image, Path(bundle) if bundle else None, pip, no_cache)
+    return BuildSettings(
+        base_image, Path(bundle) if bundle else None, pip, no_cache, gpu_base_image
+    )
 
 
-def runtime_tag(root: Path, settings: BuildSettings) -> str:
+def runtime_tag(root: Path, settings: BuildSettings, accelerator: str = "cpu") -> str:
     files = context_files(root, RUNTIME_CONTEXT)
-    digest = content_hash(root, files, salt=[f"base={settings.base_image or ''}"])
-    return f"{RUNTIME_REPOSITORY}:{digest[:16]}"
+    base = settings.base_for(accelerator)
+    digest = content_hash(root, files, salt=[f"base={base or ''}", f"runtime={accelerator}"])
+    return f"{RUNTIME_REPOSITORIES[accelerator]}:{digest[:16]}"
 
 
 def ensure_runtime_image(
-    client: docker.DockerClient, root: Path, settings: BuildSettings, progress: Progress
+    client: docker.DockerClient,
+    root: Path,
+    settings: BuildSettings,
+    progress: Progress,
+    accelerator: str = "cpu",
 ) -> str:
-    tag = runtime_tag(root, settings)
+    tag = runtime_tag(root, settings, accelerator)
+    subject = "runtime" if accelerator == "cpu" else f"{accelerator} runtime"
     if _exists(client, tag):
-        progress.event("runtime", f"reusing {tag}")
+        progress.event(subject, f"reusing {tag}")
         return tag
-    progress.event("runtime", f"building {tag}")
+    progress.event(subject, f"building {tag}")
     extra = {}
     args = dict(settings.pip_settings or {})
     if settings.ca_bundle is not None and settings.ca_bundle.is_file():
         extra[BUILD_CA_MEMBER] = settings.ca_bundle.read_bytes()
         args["CA_BUNDLE"] = BUILD_CA_MEMBER
-    if settings.base_image:
-        args["BASE_IMAGE"] = settings.base_image
+    base = settings.base_for(accelerator)
+    if base:
+        args["BASE_IMAGE"] = base
     context = context_tar(root, context_files(root, RUNTIME_CONTEXT), extra)
-    _build(client, "runtime", context, RUNTIME_DOCKERFILE, tag, args, {}, progress, settings)
+    dockerfile = RUNTIME_DOCKERFILES[accelerator]
+    _build(client, subject, context, dockerfile, tag, args, {}, progress, settings)
     return tag
 
 
@@ -144,6 +164,7 @@ def build_model_image(
     *,
     name: str,
     version: str,
+    accelerator: str,
     artifact: str,
     runtime: str,
     repository: str,
@@ -161,11 +182,19 @@ def build_model_image(
         "MODEL_NAME": name,
         "MODEL_VERSION": version,
     }
-    tag = f"{repository}:{version}"
+    tag = image_tag(version, accelerator)
     image_id = _build(
-        client, name, context, MODEL_DOCKERFILE, tag, args, labels, progress, settings
+        client,
+        name,
+        context,
+        MODEL_DOCKERFILE,
+        f"{repository}:{tag}",
+        args,
+        labels,
+        progress,
+        settings,
     )
-    return ModelImage(repository, version, image_id)
+    return ModelImage(repository, tag, image_id)
 
 
 def push(client: docker.DockerClient, image: ModelImage, progress: Progress) -> str:

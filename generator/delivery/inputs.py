@@ -14,6 +14,7 @@ from generator.layout import RepoLayout
 from generator.problems import InputError, Problem
 from generator.repository import load_model as load_model_source
 from generator.repository import load_platform as load_platform_source
+from generator.resolve import is_enabled, merged_tunables
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class ModelInput:
     source: str
     sha256_mark: tuple[int, int]
     """Line and column of spec.artifact.sha256, where a hash mismatch is reported."""
+    gpu_environments: tuple[str, ...] = ()
+    """Environments that run the model on a GPU: it then needs an image on the GPU runtime."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,14 @@ def load_model(root: Path, name: str) -> ModelInput:
                 )
             ]
         )
+    platform, problems = load_platform_source(layout)
+    if platform is None:
+        raise InputError(problems)
+    gpu_environments = tuple(
+        env.name
+        for env in platform.environments
+        if is_enabled(model, env) and merged_tunables(model, env)["accelerator"] == "gpu"
+    )
     mark = model.document.mark(("spec", "artifact", "sha256"))
     return ModelInput(
         name=name,
@@ -74,4 +85,5 @@ def load_model(root: Path, name: str) -> ModelInput:
         artifact_sha256=model.artifact_sha256,
         source=model.file,
         sha256_mark=(mark.line, mark.column),
+        gpu_environments=gpu_environments,
     )

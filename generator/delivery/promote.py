@@ -26,10 +26,7 @@ class Promotion:
 
     @property
     def changed(self) -> bool:
-        return self.before is None or (self.before.image, self.before.digest) != (
-            self.after.image,
-            self.after.digest,
-        )
+        return self.before is None or not self.before.same_images(self.after)
 
 
 def source_environment(order: Sequence[str], target: str, explicit: str | None) -> str:
@@ -64,23 +61,30 @@ def plan_promotion(
         )
         raise PromotionError(f"model {release.model!r} has no image pinned in {origin!r}; {hint}")
     before = release.pin(target)
-    after = Pin(pin.image, pin.digest, pin.version, pinned_at)
-    if before is not None and (before.image, before.digest) == (pin.image, pin.digest):
+    after = Pin(pin.image, pin.digest, pin.version, pinned_at, pin.gpu_digest)
+    if before is not None and before.same_images(pin):
         after = before
     return Promotion(release.model, origin, target, before, after)
 
 
 def describe(promotion: Promotion) -> str:
     """The change as a reviewer reads it: old and new reference per line."""
+    after = promotion.after
     if not promotion.changed:
+        gpu = f" and {after.gpu_reference} on GPU" if after.gpu_reference else ""
         return (
-            f"{promotion.model}: {promotion.target} already runs {promotion.after.reference} "
-            f"(version {promotion.after.version}); nothing to change"
+            f"{promotion.model}: {promotion.target} already runs {after.reference}{gpu} "
+            f"(version {after.version}); nothing to change"
         )
-    old = "(none)" if promotion.before is None else promotion.before.reference
-    old_version = "" if promotion.before is None else f" (version {promotion.before.version})"
-    return (
-        f"{promotion.model}: promote {promotion.source} -> {promotion.target}\n"
-        f"  - {old}{old_version}\n"
-        f"  + {promotion.after.reference} (version {promotion.after.version})"
-    )
+    lines = [f"{promotion.model}: promote {promotion.source} -> {promotion.target}"]
+    before = promotion.before
+    if before is None:
+        lines.append("  - (none)")
+    else:
+        lines.append(f"  - {before.reference} (version {before.version})")
+        if before.gpu_reference:
+            lines.append(f"  - {before.gpu_reference} (GPU)")
+    lines.append(f"  + {after.reference} (version {after.version})")
+    if after.gpu_reference:
+        lines.append(f"  + {after.gpu_reference} (GPU)")
+    return "\n".join(lines)

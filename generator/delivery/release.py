@@ -23,20 +23,50 @@ API_VERSION = "mlgitops/v1"
 KIND = "Release"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _PIN_FIELDS = ("image", "digest", "version", "pinnedAt")
+_OPTIONAL_PIN_FIELDS = ("gpuDigest",)
+
+
+GPU_TAG_SUFFIX = "-gpu"
+
+
+def image_tag(version: str, accelerator: str) -> str:
+    """The tag `mlgitops build` gives a model's image: its version, plus a suffix for the
+    variant on the GPU runtime (CUDA and onnxruntime-gpu)."""
+    return version + (GPU_TAG_SUFFIX if accelerator == "gpu" else "")
 
 
 @dataclass(frozen=True)
 class Pin:
-    """One environment's image: repository without tag, the manifest digest, and provenance."""
+    """One environment's image: repository without tag, the manifest digests, and provenance.
+
+    ``digest`` is the CPU image; ``gpu_digest`` the same model on the GPU runtime, present for
+    models that run on a GPU somewhere. Both travel together through promotion, so an
+    environment runs whichever its accelerator needs of one tested build.
+    """
 
     image: str
     digest: str
     version: str
     pinned_at: str
+    gpu_digest: str | None = None
 
     @property
     def reference(self) -> str:
         return f"{self.image}@{self.digest}"
+
+    @property
+    def gpu_reference(self) -> str | None:
+        return f"{self.image}@{self.gpu_digest}" if self.gpu_digest else None
+
+    def digest_for(self, accelerator: str) -> str | None:
+        return self.gpu_digest if accelerator == "gpu" else self.digest
+
+    def same_images(self, other: Pin) -> bool:
+        return (self.image, self.digest, self.gpu_digest) == (
+            other.image,
+            other.digest,
+            other.gpu_digest,
+        )
 
 
 @dataclass(frozen=True)
@@ -58,12 +88,10 @@ def release_to_data(release: Release, order: Sequence[str]) -> dict[str, Any]:
     environments = {}
     for name in names:
         pin = release.environments[name]
-        environments[name] = {
-            "image": pin.image,
-            "digest": pin.digest,
-            "version": pin.version,
-            "pinnedAt": pin.pinned_at,
-        }
+        entry = {"image": pin.image, "digest": pin.digest}
+        if pin.gpu_digest:
+            entry["gpuDigest"] = pin.gpu_digest
+        environments[name] = entry | {"version": pin.version, "pinnedAt": pin.pinned_at}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -98,7 +126,13 @@ def read_release(path: Path, display: str, model: str) -> Release:
     if problems:
         raise InputError(problems)
     pins = {
-        name: Pin(entry["image"], entry["digest"], entry["version"], entry["pinnedAt"])
+        name: Pin(
+            entry["image"],
+            entry["digest"],
+            entry["version"],
+            entry["pinnedAt"],
+            entry.get("gpuDigest"),
+        )
         for name, entry in document.data["environments"].items()
     }
     return Release(model, pins)
@@ -133,15 +167,16 @@ def _check_pin(document: Document, path: tuple[str, ...], entry: Any) -> list[Pr
     ]
     problems += [
         document.problem((*path, name), f"unknown field {name!r}", key=True)
-        for name in sorted(set(entry) - set(_PIN_FIELDS))
+        for name in sorted(set(entry) - {*_PIN_FIELDS, *_OPTIONAL_PIN_FIELDS})
     ]
-    digest = entry.get("digest")
-    if isinstance(digest, str) and not _DIGEST.match(digest):
-        problems.append(
-            document.problem(
-                (*path, "digest"),
-                f"digest {digest!r} is not sha256:<64 hex digits>",
-                "let `mlgitops build --push` or `mlgitops promote` write it",
+    for name in ("digest", "gpuDigest"):
+        digest = entry.get(name)
+        if digest is not None and not (isinstance(digest, str) and _DIGEST.match(digest)):
+            problems.append(
+                document.problem(
+                    (*path, name),
+                    f"{name} {digest!r} is not sha256:<64 hex digits>",
+                    "let `mlgitops build --push` or `mlgitops promote` write it",
+                )
             )
-        )
     return problems

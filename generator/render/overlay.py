@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.delivery.release import image_tag
 from generator.layout import base_dir, component_dir
 from generator.render.base import (
     config_literals,
@@ -90,6 +91,10 @@ def render_overlay(spec: Resolved, base: Resolved) -> Object:
         if spec.pinned_image and spec.pinned_image != spec.image:
             image["newName"] = spec.pinned_image
         kustomization["images"] = [image | {"digest": spec.digest}]
+    elif spec.accelerator == "gpu":
+        kustomization["images"] = [
+            {"name": spec.image, "newTag": image_tag(spec.version, spec.accelerator)}
+        ]
     base_config, env_config = server_config(base), server_config(spec)
     changed = {k: v for k, v in env_config.items() if base_config.get(k) != v}
     if changed:

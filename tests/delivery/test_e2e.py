@@ -9,16 +9,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import docker
 import numpy as np
+import onnxruntime as ort
 import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from generator.delivery.release import read_release
+from generator.delivery.release import Pin, read_release
 from tests.delivery.e2e_support import (
+    REPO,
     ci,
     free_port,
     kustomize,
@@ -97,37 +101,44 @@ def test_image_carries_provenance_labels(workspace: Path, pushed: str) -> None:
     assert labels["org.opencontainers.image.created"].endswith("Z")
 
 
-def test_pinned_image_serves_the_right_answers(workspace: Path, pushed: str) -> None:
+@contextmanager
+def serving(reference: str, model: str) -> Iterator[tuple[triton.InferenceServerClient, Any]]:
+    """Run the image as the generated Deployment runs it (read-only root, writable /tmp only,
+    no capabilities) on a free port, and yield a client once it is ready, and the container."""
     port = free_port()
     client = docker.from_env()
     container = client.containers.run(
-        f"{_repository(workspace)}@{pushed}",
+        reference,
         detach=True,
         network_mode="host",
         environment={
             "HOST": "127.0.0.1",
             "PORT": str(port),
-            "MODEL_NAME": MODEL,
+            "MODEL_NAME": model,
             "MODEL_VERSION": "1.0.0",
             "WORKERS": "1",
         },
-        # As the generated Deployment runs it: read-only root, writable /tmp only, no root.
         read_only=True,
         tmpfs={"/tmp": "rw,size=64m"},
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
     )
+    server = triton.InferenceServerClient(url=f"127.0.0.1:{port}")
     try:
-        server = triton.InferenceServerClient(url=f"127.0.0.1:{port}")
         _wait_ready(server, container)
+        yield server, container
+    finally:
+        server.close()
+        container.remove(force=True)
+        client.close()
+
+
+def test_pinned_image_serves_the_right_answers(workspace: Path, pushed: str) -> None:
+    with serving(f"{_repository(workspace)}@{pushed}", MODEL) as (server, _):
         request = triton.InferInput("input", list(SAMPLES.shape), "FP32")
         request.set_data_from_numpy(SAMPLES)
         result = server.infer(MODEL, [request], outputs=[triton.InferRequestedOutput("label")])
         assert result.as_numpy("label").tolist() == SPECIES
-        server.close()
-    finally:
-        container.remove(force=True)
-        client.close()
 
 
 def test_promote_moves_the_pin_to_staging(workspace: Path, pushed: str) -> None:
@@ -188,3 +199,81 @@ def test_image_runs_as_non_root_and_keeps_secrets_out_of_its_layers(
     assert "BEGIN CERTIFICATE" not in history
     assert "PIP_CERT=" not in " ".join(image.attrs["Config"].get("Env") or [])
     assert "ca-bundle" not in history, "the CA bundle must stay in the builder stage"
+
+
+GPU_MODEL = "digits-classifier"
+GPU_PROVIDERS = "CUDAExecutionProvider,CPUExecutionProvider"
+
+
+@pytest.fixture(scope="session")
+def gpu_workspace(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    registry = f"{e2e_env['MLGITOPS_E2E_REGISTRY']}/e2e"
+    return make_workspace(tmp_path_factory.mktemp("e2e-gpu-repo"), GPU_MODEL, registry)
+
+
+@pytest.fixture(scope="session")
+def gpu_pushed(e2e_env: dict[str, str], gpu_workspace: Path) -> Pin:
+    """The GPU example (on a GPU in staging and prod) built and pushed: two images, one pin.
+
+    No CUDA base image can be pulled here, so the GPU runtime is built on the same Debian base
+    as the CPU one: what runs is serving/Dockerfile.gpu with onnxruntime-gpu, minus CUDA."""
+    base = e2e_env["MLGITOPS_E2E_BASE_IMAGE"]
+    code, out, err = mlgitops(
+        gpu_workspace, "build", GPU_MODEL, "--push", "--base-image", base, "--gpu-base-image", base
+    )
+    assert code == 0, err
+    assert ":1.0.0 and " in out and ":1.0.0-gpu;" in out, out
+    pin = read_release(gpu_workspace / f"models/{GPU_MODEL}/release.yaml", "r", GPU_MODEL).pin(
+        "dev"
+    )
+    assert pin is not None and pin.gpu_digest is not None
+    return pin
+
+
+def test_a_model_on_a_gpu_gets_a_second_image_on_the_gpu_runtime(
+    e2e_env: dict[str, str], gpu_pushed: Pin
+) -> None:
+    registry = e2e_env["MLGITOPS_E2E_REGISTRY"]
+    assert gpu_pushed.digest == registry_digest(registry, f"e2e/{GPU_MODEL}", "1.0.0")
+    assert gpu_pushed.gpu_digest == registry_digest(registry, f"e2e/{GPU_MODEL}", "1.0.0-gpu")
+    assert gpu_pushed.gpu_digest != gpu_pushed.digest
+    images = docker.from_env().images
+    gpu_image = images.get(f"{gpu_pushed.image}@{gpu_pushed.gpu_digest}")
+    cpu_image = images.get(gpu_pushed.reference)
+    assert gpu_image.labels["io.mlgitops.accelerator"] == "gpu"
+    assert cpu_image.labels["io.mlgitops.accelerator"] == "cpu"
+    environment = dict(item.split("=", 1) for item in gpu_image.attrs["Config"]["Env"])
+    assert environment["ORT_PROVIDERS"] == GPU_PROVIDERS
+
+
+def test_the_gpu_image_without_a_gpu_says_so_and_serves_on_cpu(gpu_pushed: Pin) -> None:
+    """This machine has no GPU: onnxruntime-gpu's CUDA provider cannot start, and the server
+    must say so and still answer exactly as ONNX Runtime on CPU does."""
+    samples = np.random.default_rng(7).uniform(0, 16, size=(5, 64)).astype(np.float32)
+    session = ort.InferenceSession(
+        str(REPO / "models" / GPU_MODEL / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    expected = session.run(["label"], {"input": samples})[0].tolist()
+    with serving(f"{gpu_pushed.image}@{gpu_pushed.gpu_digest}", GPU_MODEL) as (server, box):
+        request = triton.InferInput("input", list(samples.shape), "FP32")
+        request.set_data_from_numpy(samples)
+        result = server.infer(GPU_MODEL, [request], outputs=[triton.InferRequestedOutput("label")])
+        assert result.as_numpy("label").tolist() == expected
+        logs = box.logs().decode(errors="replace")
+    assert "CUDAExecutionProvider could not be initialised" in logs, logs[-2000:]
+
+
+def test_gpu_environments_run_the_gpu_digest(gpu_workspace: Path, gpu_pushed: Pin) -> None:
+    for env in ("staging", "prod"):
+        code, out, err = mlgitops(gpu_workspace, "promote", GPU_MODEL, "--to", env)
+        assert code == 0, err
+        assert f"  + {gpu_pushed.image}@{gpu_pushed.gpu_digest} (GPU)" in out
+    code, _, err = mlgitops(gpu_workspace, "generate")
+    assert code == 0, err
+    expected = {
+        "dev": gpu_pushed.reference,
+        "staging": f"{gpu_pushed.image}@{gpu_pushed.gpu_digest}",
+        "prod": f"{gpu_pushed.image}@{gpu_pushed.gpu_digest}",
+    }
+    for env, reference in expected.items():
+        assert f"image: {reference}\n" in kustomize(gpu_workspace / "overlays" / env / GPU_MODEL)

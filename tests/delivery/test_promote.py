@@ -89,3 +89,13 @@ def test_refusals_say_how_to_fix_them(
     with pytest.raises(PromotionError) as caught:
         plan_promotion(Release("iris", pins), ORDER, target, source=source, pinned_at=NOW)
     assert str(caught.value) == message
+
+
+def test_the_gpu_digest_travels_with_the_cpu_digest() -> None:
+    dev = Pin("r/digits", DEV.digest, "1.1", DEV.pinned_at, "sha256:" + "c" * 64)
+    staging_without_gpu = Pin("r/digits", DEV.digest, "1.1", STAGING.pinned_at)
+    release = Release("digits", {"dev": dev, "staging": staging_without_gpu})
+    promotion = plan_promotion(release, ORDER, "staging", source=None, pinned_at=NOW)
+    assert promotion.changed, "a new GPU digest alone is a change"
+    assert promotion.after == Pin("r/digits", dev.digest, "1.1", NOW, dev.gpu_digest)
+    assert describe(promotion).splitlines()[-1] == f"  + r/digits@{dev.gpu_digest} (GPU)"

@@ -107,3 +107,31 @@ def test_invalid_release_is_reported_with_its_position(
     with pytest.raises(InputError) as caught:
         read_release(path, "release.yaml", "iris")
     assert [f"{p.location}: {p.message}" for p in caught.value.problems] == [expected]
+
+
+def test_gpu_digest_is_written_after_the_cpu_digest_and_reads_back(tmp_path: Path) -> None:
+    pin = Pin("r/digits", DIGEST_A, "2.0", "2025-01-02T03:04:05Z", DIGEST_B)
+    release = Release("digits", {"prod": pin})
+    path = tmp_path / "release.yaml"
+    write_release(path, release, ORDER)
+    lines = path.read_text().splitlines()
+    assert lines.index(f'    digest: "{DIGEST_A}"') + 1 == lines.index(
+        f'    gpuDigest: "{DIGEST_B}"'
+    )
+    assert read_release(path, "release.yaml", "digits") == release
+    assert pin.digest_for("gpu") == DIGEST_B and pin.digest_for("cpu") == DIGEST_A
+    assert pin.gpu_reference == f"r/digits@{DIGEST_B}"
+
+
+def test_a_malformed_gpu_digest_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "release.yaml"
+    path.write_text(
+        'apiVersion: "mlgitops/v1"\nkind: "Release"\nmodel: "digits"\nenvironments:\n'
+        f'  dev:\n    image: "r/digits"\n    digest: "{DIGEST_A}"\n    gpuDigest: "sha256:12"\n'
+        '    version: "1"\n    pinnedAt: "2025-01-01T00:00:00Z"\n'
+    )
+    with pytest.raises(InputError) as raised:
+        read_release(path, "models/digits/release.yaml", "digits")
+    [problem] = raised.value.problems
+    assert (problem.file, problem.line) == ("models/digits/release.yaml", 8)
+    assert "gpuDigest 'sha256:12' is not sha256:<64 hex digits>" in problem.message
