@@ -19,18 +19,25 @@ class Progress(Protocol):
 
 
 class LineProgress:
+    """A line per step; a step repeating the previous line (a layer's "Pushing" status comes
+    once per chunk) is left out, so a push costs a few lines of log, not hundreds."""
+
     def __init__(self, stream: TextIO, *, details: bool = True) -> None:
         self._stream = stream
         self._details = details
+        self._last = ""
 
     def step(self, subject: str, text: str) -> None:
-        if self._details:
-            self._stream.write(f"{subject}: {text}\n")
+        line = f"{subject}: {text}\n"
+        if self._details and line != self._last:
+            self._stream.write(line)
             self._stream.flush()
+            self._last = line
 
     def event(self, subject: str, text: str) -> None:
         self._stream.write(f"{subject}: {text}\n")
         self._stream.flush()
+        self._last = ""
 
 
 class TerminalProgress:
