@@ -13,11 +13,9 @@ import json
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-from referencing import Registry, Resource
 
 from generator.problems import Problem
 from generator.yamlsource import Document, PathKey
@@ -26,6 +24,13 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 MODEL_SCHEMA = "model.schema.json"
 PLATFORM_SCHEMA = "environments.schema.json"
 _BASE_URI = "https://mlgitops.dev/schemas/"
+
+if TYPE_CHECKING:
+    import jsonschema
+    from referencing import Registry
+
+# The Python validator is imported only for invalid documents (for its error details): valid
+# input, the common case, is answered by the Rust validator and never pays for the import.
 
 
 @cache
@@ -37,6 +42,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+
     resources = [
         (_BASE_URI + name, Resource.from_contents(load_schema(name)))
         for name in (MODEL_SCHEMA, PLATFORM_SCHEMA)
@@ -46,6 +53,8 @@ def _registry() -> Registry[Any]:
 
 @cache
 def _python_validator(name: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(load_schema(name), registry=_registry())
 
 

@@ -7,6 +7,7 @@ re-reading and re-compiling per object is what makes the kubernetes-validate CLI
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Mapping
@@ -15,9 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import kubernetes_validate
 
-SCHEMA_ROOT = Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+
+def _package_dir(name: str) -> Path:
+    """Where an installed package lives, found without importing it: importing
+    kubernetes-validate pulls in the Python jsonschema stack, a tenth of a second of every
+    CLI start, for files we only read."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"the {name} package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+SCHEMA_ROOT = _package_dir("kubernetes_validate") / "kubernetes-json-schema"
 _DEFINITIONS_URI = "file:///api/_definitions.json"
 
 

@@ -57,12 +57,13 @@ def test_a_model_change_checks_only_that_models_overlays(git_repo: Path) -> None
     every = checked(git_repo)
 
     assert [models for models, _ in (nothing, one, two, every)] == [0, 1, 2, 3]
-    # Only the _namespace overlays are built without a change; each changed model adds its
-    # own overlays (the same number of objects for these look-alike models), no more.
-    per_model = one[1] - nothing[1]
-    assert nothing[1] > 0
-    assert per_model > 0
-    assert (two[1], every[1]) == (nothing[1] + 2 * per_model, nothing[1] + 3 * per_model)
+    # Nothing is built without a change; each changed model adds its own overlays (the same
+    # number of objects for these look-alike models), no more. The _namespace overlays come
+    # from environments.yaml alone: a full run builds them, a run focused on models does not.
+    per_model = one[1]
+    namespaces = every[1] - 3 * per_model
+    assert per_model > 0 and namespaces > 0
+    assert (nothing[1], two[1]) == (0, 2 * per_model)
 
 
 def test_no_change_checks_no_model(git_repo: Path) -> None:
@@ -121,3 +122,24 @@ def test_changed_since_outside_a_git_repository_exits_2(make_repo: RepoFactory) 
 
     assert outcome.exit_code == 2
     assert outcome.stderr.startswith("error: --changed-since HEAD: ")
+
+
+def test_builds_started_early_are_the_full_plans_or_unused(git_repo: Path) -> None:
+    """The head start builds the changed model's files as rendered from that model alone; its
+    result counts only when the full plan renders the same files, and an invalid model gets
+    no head start at all."""
+    from generator.layout import RepoLayout
+    from generator.pipeline import make_plan, start_focused_builds, verify_builds
+
+    write_tree(git_repo, {"models/churn/model.yaml": model_yaml(name="churn", spec="gpus: 2")})
+    layout = RepoLayout(git_repo)
+    head_start = start_focused_builds(layout, {"churn"})
+    assert head_start is not None
+    plan = make_plan(layout, {"churn"})
+    assert head_start.result_for(plan) == verify_builds(plan)
+
+    plan.files = [f for f in plan.files if not f.path.startswith("base/churn/")]
+    assert head_start.result_for(plan) is None
+
+    write_tree(git_repo, {"models/churn/model.yaml": model_yaml(name="churn", spec="gpus: -1")})
+    assert start_focused_builds(layout, {"churn"}) is None
