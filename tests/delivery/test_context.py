@@ -50,6 +50,18 @@ def test_runtime_tag_follows_content_and_base_image(tree: Tree) -> None:
     assert runtime_tag(root, plain) != tag
 
 
+def test_the_gpu_runtime_has_its_own_repository_and_follows_its_own_base(tree: Tree) -> None:
+    root = tree(FILES)
+    plain = settings_from_environment(None, {})
+    gpu = runtime_tag(root, plain, "gpu")
+    assert gpu.startswith("mlgitops-runtime-gpu:")
+    assert gpu.split(":")[1] != runtime_tag(root, plain).split(":")[1]
+    assert runtime_tag(root, settings_from_environment("debian:12", {}), "gpu") == gpu
+    mirrored = settings_from_environment(None, {}, gpu_base_image="mirror/cuda:13")
+    assert runtime_tag(root, mirrored, "gpu") != gpu
+    assert runtime_tag(root, mirrored) == runtime_tag(root, plain)
+
+
 def test_renamed_file_changes_the_hash(tree: Tree) -> None:
     root = tree({"a": "x", "b": "x"})
     assert content_hash(root, ["a"]) != content_hash(root, ["b"])
