@@ -8,10 +8,11 @@ enough, and it is several times faster than a general representer on thousands o
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
@@ -20,16 +21,19 @@ _CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
 _YAML11_WORDS = frozenset({"y", "yes", "n", "no", "on", "off", "true", "false", "null"})
 
 
-def _key(key: object) -> str:
-    text = str(key)
-    if _PLAIN_KEY.fullmatch(text) and text.lower() not in _YAML11_WORDS:
-        return text
-    return _quoted(text)
+# Keys and many values (labels, images, namespaces) repeat across thousands of files: each
+# distinct string is checked and escaped once.
+@lru_cache(maxsize=1 << 16)
+def _key(key: str) -> str:
+    if _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML11_WORDS:
+        return key
+    return _quoted(key)
 
 
+@lru_cache(maxsize=1 << 16)
 def _quoted(text: str) -> str:
     """JSON string syntax is valid YAML double-quoted syntax; escape what YAML reads as breaks."""
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encode_basestring(text))
 
 
 def _block_scalar(text: str, indent: str) -> str | None:
@@ -75,7 +79,7 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append the lines of a block mapping or sequence ``value`` at ``indent``."""
     if isinstance(value, dict):
         for key, item in value.items():
-            _emit_entry(f"{indent}{_key(key)}:", item, indent, indent + "  ", out)
+            _emit_entry(f"{indent}{_key(str(key))}:", item, indent, indent + "  ", out)
     else:
         for item in value:
             _emit_entry(f"{indent}-", item, indent, indent + "  ", out, in_list=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from generator.delivery.release import image_tag
@@ -68,13 +69,14 @@ def monitoring_files(spec: Resolved) -> dict[str, Object]:
     return render_monitoring(spec) | render_dashboard(spec)
 
 
-def render_overlay(spec: Resolved, base: Resolved) -> Object:
-    """The overlay of ``spec`` over the base rendered from ``base``."""
+def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -> Object:
+    """The overlay of ``spec`` over the base rendered from ``base``; ``local_files`` are the
+    files next to it that it lists as resources (`monitoring_files`)."""
     kustomization: Object = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": spec.environment.namespace,
-        "resources": [_up(base_dir(spec.model)), *sorted(monitoring_files(spec))],
+        "resources": [_up(base_dir(spec.model)), *local_files],
     }
     components = components_for(spec)
     if components:

@@ -66,7 +66,8 @@ def render_tree(
     for model in models:
         files += _folder(base_dir(model.name), render_base(bases[model.name]), [model.file])
     for spec in deployments:
-        overlay = render_overlay(spec, bases[spec.model])
+        monitoring = monitoring_files(spec)
+        overlay = render_overlay(spec, bases[spec.model], sorted(monitoring))
         files.append(
             _file(
                 f"{overlay_dir(spec.environment.name, spec.model)}/kustomization.yaml",
@@ -76,7 +77,7 @@ def render_tree(
         )
         files += _folder(
             overlay_dir(spec.environment.name, spec.model),
-            monitoring_files(spec),
+            monitoring,
             [spec.source_file, ENVIRONMENTS_FILE],
         )
     files += _clusters(platform, models, deployments, [f.obj for f in files])
