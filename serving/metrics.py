@@ -67,11 +67,14 @@ MODEL_LOAD_SECONDS = Gauge(
     ["model"],
     multiprocess_mode="livemax",
 )
+# Every worker can tell whether the whole server is ready (`serving.lifecycle`), and the worker
+# that answers a scrape sets its value first: the most recent value is the current one. (With
+# "livemin", a worker that had not been probed since a sibling finished loading kept an old 0.)
 MODEL_READY = Gauge(
     "mlgitops_serve_model_ready",
-    "1 when every live worker has the model loaded and is not draining, else 0.",
+    "1 when every live worker has the model loaded and the server is not draining, else 0.",
     ["model"],
-    multiprocess_mode="livemin",
+    multiprocess_mode="livemostrecent",
 )
 
 
