@@ -97,9 +97,10 @@ def make_plan(
                 plan.deployments.append(deployment)
                 if focused:
                     plan.problems += release_problems(model, env, pin, deployment.accelerator)
-    for env in platform.environments if not focus_only else ():
-        specs = [d for d in plan.deployments if d.environment.name == env.name]
-        plan.problems += check_quota(platform, env, specs)
+    if not focus_only:
+        for env in platform.environments:
+            specs = [d for d in plan.deployments if d.environment.name == env.name]
+            plan.problems += check_quota(platform, env, specs)
     if plan.ok:
         # With a focus, only the changed models are rendered: the others were resolved above
         # for the quota sums, and their files are not checked (nor written) in this run.

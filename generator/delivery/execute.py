@@ -22,6 +22,7 @@ from generator.delivery.inputs import (
     ModelInput,
     PlatformInput,
     load_model,
+    load_models,
     load_platform,
     model_names,
 )
@@ -112,7 +113,7 @@ def execute_build(
 
 def _selected_models(options: BuildOptions, out: TextIO) -> list[ModelInput]:
     names = list(options.models) or model_names(options.root)
-    models = [load_model(options.root, name) for name in names]
+    models = load_models(options.root, names)
     if options.changed_since is None:
         return models
     changed = set(changed_models(options.root, options.changed_since, names))

@@ -7,10 +7,12 @@ down to what an image build or a promotion reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.layout import RepoLayout
+from generator.platform import Platform
 from generator.problems import InputError, Problem
 from generator.repository import load_model as load_model_source
 from generator.repository import load_platform as load_platform_source
@@ -52,7 +54,19 @@ def model_names(root: Path) -> list[str]:
 
 
 def load_model(root: Path, name: str) -> ModelInput:
+    return load_models(root, [name])[0]
+
+
+def load_models(root: Path, names: Sequence[str]) -> list[ModelInput]:
+    """The named models, with the platform read once for all of them."""
     layout = RepoLayout(root)
+    platform, problems = load_platform_source(layout)
+    if platform is None:
+        raise InputError(problems)
+    return [_load_model(layout, platform, name) for name in names]
+
+
+def _load_model(layout: RepoLayout, platform: Platform, name: str) -> ModelInput:
     if name not in layout.model_names():
         display = layout.relative(layout.model_file(name))
         known = ", ".join(layout.model_names()) or "none"
@@ -68,9 +82,6 @@ def load_model(root: Path, name: str) -> ModelInput:
                 )
             ]
         )
-    platform, problems = load_platform_source(layout)
-    if platform is None:
-        raise InputError(problems)
     gpu_environments = tuple(
         env.name
         for env in platform.environments

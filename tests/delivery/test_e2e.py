@@ -60,10 +60,15 @@ def e2e_env() -> Iterator[dict[str, str]]:
         assert stopped.returncode == 0, stopped.stderr
 
 
+def _workspace(e2e_env: dict[str, str], factory: pytest.TempPathFactory, model: str) -> Path:
+    """A repository holding ``model`` alone, its registry the local one."""
+    registry = f"{e2e_env['MLGITOPS_E2E_REGISTRY']}/e2e"
+    return make_workspace(factory.mktemp(f"e2e-{model}"), model, registry)
+
+
 @pytest.fixture(scope="session")
 def workspace(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    registry = f"{e2e_env['MLGITOPS_E2E_REGISTRY']}/e2e"
-    return make_workspace(tmp_path_factory.mktemp("e2e-repo"), MODEL, registry)
+    return _workspace(e2e_env, tmp_path_factory, MODEL)
 
 
 @pytest.fixture(scope="session")
@@ -207,8 +212,7 @@ GPU_PROVIDERS = "CUDAExecutionProvider,CPUExecutionProvider"
 
 @pytest.fixture(scope="session")
 def gpu_workspace(e2e_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    registry = f"{e2e_env['MLGITOPS_E2E_REGISTRY']}/e2e"
-    return make_workspace(tmp_path_factory.mktemp("e2e-gpu-repo"), GPU_MODEL, registry)
+    return _workspace(e2e_env, tmp_path_factory, GPU_MODEL)
 
 
 @pytest.fixture(scope="session")
