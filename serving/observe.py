@@ -8,13 +8,13 @@ the two paths cannot drift apart in status codes, error bodies, metrics or log f
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from serving import codecs, metrics
+from serving import codecs, logs, metrics
 from serving.errors import ServingError
 from serving.settings import Settings
 
@@ -32,7 +32,7 @@ def begin(environ: dict[str, Any], settings: Settings) -> str:
     client = environ.get("gunicorn.socket")
     if client is not None:
         client.settimeout(settings.body_timeout)
-    request_id: str = environ.get(REQUEST_ID_KEY) or uuid.uuid4().hex
+    request_id: str = environ.get(REQUEST_ID_KEY) or secrets.token_hex(16)
     return request_id
 
 
@@ -71,17 +71,13 @@ def finish(
     elapsed = time.perf_counter() - started
     metrics.observe_request(route, method, status, elapsed)
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info(
-            "%s %s %d",
-            method,
-            path,
-            status,
-            extra={
-                "request_id": request_id,
-                "method": method,
-                "route": route,
-                "status": status,
-                "latency_ms": round(elapsed * 1000, 3),
-                "rows": rows,
-            },
-        )
+        fields = {
+            "request_id": request_id,
+            "method": method,
+            "route": route,
+            "status": status,
+            "latency_ms": round(elapsed * 1000, 3),
+            "rows": rows,
+        }
+        message = f"{method} {path} {status}"
+        access_log.handle(logs.JsonLineRecord(access_log.name, logging.INFO, message, fields))

@@ -34,7 +34,9 @@ def gunicorn_options(settings: Settings, state: ServerState) -> dict[str, Any]:
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": "gthread",
+        # gthread, serving a connection only once its request head has arrived, and in the
+        # worker's loop thread when it has one thread (`serving.worker`).
+        "worker_class": "serving.worker.ServingWorker",
         # One listening socket per worker: with a shared one, whichever worker wakes first
         # accepts a burst of keep-alive connections and keeps them, so at high concurrency one
         # worker (one core, under the GIL) could serve them all while the others idled. The
