@@ -39,8 +39,9 @@ class Settings:
     """TCP port (PORT)."""
     workers: int = field(default_factory=available_cpus)
     """Gunicorn worker processes (WORKERS); each holds its own ONNX Runtime session."""
-    threads: int = 4
-    """Threads per worker (THREADS); they overlap request parsing with inference."""
+    threads: int = 1
+    """Threads per worker (THREADS). With one, the worker's event loop serves each request
+    itself (`serving.worker`); more overlap long inference calls, which release the GIL."""
     ort_providers: tuple[str, ...] = ("CPUExecutionProvider",)
     """ONNX Runtime execution providers in order of preference (ORT_PROVIDERS)."""
     intra_op_threads: int = 0
