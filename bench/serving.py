@@ -287,9 +287,10 @@ def plot(points: list[Point], path: Path) -> None:
     for axis, title in ((left, "requests/s (higher is better)"), (right, "p99 latency, ms")):
         axis.set_xticks(np.arange(len(SCENARIOS)), labels)
         axis.set_title(title)
-        axis.legend()
+    handles, names = left.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False)
     fig.suptitle("iris-classifier over HTTP on loopback, wrk, 2 shared cores")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=110)
 
 
