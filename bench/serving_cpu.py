@@ -47,7 +47,6 @@ IN_PROCESS = [
 ]
 # (concurrency, rows) of the server scenarios.
 UNDER_LOAD = [(1, 1), (8, 1), (32, 1), (8, 64)]
-SERVER_ENV = {"WORKERS": "2", "THREADS": "4"}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -175,7 +174,9 @@ def _wrk(url: str, concurrency: int, rows: int, seconds: int, work: Path) -> tup
     return count, rps
 
 
-def under_load(seconds: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:
+def under_load(
+    seconds: int, repeat: int, server_env: dict[str, str], work: Path
+) -> dict[str, dict[str, float]]:
     """Server CPU milliseconds per request (master + workers) under wrk, per scenario."""
     port = free_port()
     env = {
@@ -186,7 +187,7 @@ def under_load(seconds: int, repeat: int, work: Path) -> dict[str, dict[str, flo
         "PORT": str(port),
         "DRAIN_SECONDS": "0",
         "PROMETHEUS_MULTIPROC_DIR": str(work / "server-metrics"),
-        **SERVER_ENV,
+        **server_env,
     }
     serve = Path(sys.executable).with_name("mlgitops-serve")
     with (work / "server.log").open("wb") as log:
@@ -226,7 +227,7 @@ def _table(run: dict[str, Any]) -> str:
     lines = ["in-process WSGI, CPU us/request"]
     lines += [f"  {name:24s} {us:8.1f}" for name, us in run["in_process_us"].items()]
     if run.get("server"):
-        lines.append(f"server ({SERVER_ENV}), CPU ms/request under wrk   [req/s, noisy]")
+        lines.append(f"server ({run['server_env']}), CPU ms/request under wrk   [req/s, noisy]")
         lines += [
             f"  {name:24s} {p['cpu_ms_per_request']:8.3f}   [{p['requests_per_s']:.0f}]"
             for name, p in run["server"].items()
@@ -241,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=4, help="wrk seconds per run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the lowest counts")
     parser.add_argument("--no-server", action="store_true", help="in-process only")
+    parser.add_argument("--workers", default="2", help="WORKERS of the server")
+    parser.add_argument("--threads", default="1", help="THREADS of the server")
     args = parser.parse_args(argv)
+    server_env = {"WORKERS": args.workers, "THREADS": args.threads}
     with tempfile.TemporaryDirectory(prefix="bench-serving-cpu-") as tmp:
         work = Path(tmp)
         run: dict[str, Any] = {
@@ -250,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             "in_process_us": in_process(args.requests, args.repeat, work),
         }
         if not args.no_server:
-            run["server"] = under_load(args.seconds, args.repeat, work)
+            run["server_env"] = server_env
+            run["server"] = under_load(args.seconds, args.repeat, server_env, work)
     print(_table(run))
     path = RESULTS / "serving_cpu.json"
     results = json.loads(path.read_text()) if path.exists() else {}

@@ -7,8 +7,8 @@
    BODY_TIMEOUT (`serving.observe.begin`).
 2. With one thread per worker, the worker's loop thread serves the request itself. gthread
    would hand it to a one-thread pool and take the connection back through a pipe: two thread
-   wake-ups, two epoll registrations and a pipe round trip per request, which for an empty
-   app at concurrency 1 is most of the time a request takes (docs/serving.md has the figures).
+   wake-ups, two epoll registrations and a pipe round trip per request, a third of the
+   server's CPU time per request here (docs/serving.md has the figures).
 
 It subclasses gunicorn's gthread worker and relies on its internals (`enqueue_req`,
 `finish_request`, `handle`, the deferral sentinel), so gunicorn is pinned to one major version.
