@@ -3,11 +3,14 @@ with one thread serves in its loop thread (pipelining, 100-continue and slow cli
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,3 +182,32 @@ def test_a_client_that_connects_and_sends_nothing_does_not_hold_a_thread(
     finally:
         for sock in silent:
             sock.close()
+
+
+def test_a_head_over_the_limit_is_refused_with_431_and_holds_nothing(one_worker: Server) -> None:
+    """80 KiB of header lines and no blank line, then a stall: answered 431 and closed, while
+    other clients are served. Handed to gunicorn's parser, it would have held a thread."""
+    field = "X-Filler: " + "a" * 4000 + "\r\n"
+    start = "POST /v2/models/iris/infer HTTP/1.1\r\nHost: test\r\n"
+    with _connect(one_worker) as sock:
+        sock.sendall((start + field * 20).encode())
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+        live = http.client.HTTPConnection("127.0.0.1", one_worker.port, timeout=5)
+        live.request("GET", "/v2/health/live")
+        assert live.getresponse().status == 200
+        live.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert "larger than 65536 bytes" in json.loads(body)["error"]
+    assert "refused a request head over 65536 bytes" in one_worker.log_text()
+
+
+def test_the_master_loads_no_onnx_runtime_before_forking() -> None:
+    """gunicorn's master imports the server and the worker class; ONNX Runtime there would be
+    inherited by every forked worker (it is not fork-safe: workers crashed at exit)."""
+    code = "import sys, serving.server, serving.worker; print('onnxruntime' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
