@@ -63,11 +63,17 @@ def head_too_large_response() -> bytes:
 
 
 class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read once: gunicorn's config works these out again on every access.
+        self._tls = bool(self.cfg.is_ssl)
+        self._inline = self.cfg.threads == 1
+
     def enqueue_req(self, conn: Any) -> None:
         """Serve `conn` once its head has arrived: here with one thread, else in the pool.
 
         Always called in the loop thread (accept, poller callbacks and `finish_request`)."""
-        if self.cfg.is_ssl:
+        if self._tls:
             # Bytes of TLS records say nothing about the request inside.
             super().enqueue_req(conn)
             return
@@ -81,7 +87,7 @@ class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
             return
         # The head is there: gthread's wait for a new connection's first bytes is moot.
         conn.data_ready = True
-        if self.cfg.threads > 1:
+        if not self._inline:
             super().enqueue_req(conn)
             return
         result = self.handle(conn)
@@ -115,26 +121,23 @@ def read_head(conn: Any) -> Head:
     level-triggered poller, which would spin on a client that trickles its head."""
     conn.init()
     unreader = conn.parser.unreader
-    buffered: bytes = unreader.take_buffered()
-    if head_complete(buffered):
-        unreader.unread(buffered)
-        return Head.COMPLETE
-    try:
-        received = conn.sock.recv(HEAD_READ_BYTES, socket.MSG_DONTWAIT)
-    except BlockingIOError:
-        received = b""
-    except OSError:
-        unreader.unread(buffered)
-        return Head.COMPLETE
-    else:
-        if not received:
-            unreader.unread(buffered)
-            return Head.COMPLETE
-    data = buffered + received
+    data: bytes = unreader.take_buffered()
+    head = Head.COMPLETE
+    if not head_complete(data):
+        received: bytes | None
+        try:
+            received = conn.sock.recv(HEAD_READ_BYTES, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            received = None
+        except OSError:
+            received = b""
+        if received:
+            data += received
+        # b"" is end of file or a broken socket: complete, for the handler to meet.
+        if received != b"" and not head_complete(data):
+            head = Head.TOO_LARGE if len(data) > HEAD_LIMIT_BYTES else Head.PARTIAL
     unreader.unread(data)
-    if head_complete(data):
-        return Head.COMPLETE
-    return Head.TOO_LARGE if len(data) > HEAD_LIMIT_BYTES else Head.PARTIAL
+    return head
 
 
 def _buffered(conn: Any) -> bytes:
