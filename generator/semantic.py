@@ -16,7 +16,6 @@ from generator.problems import Problem
 from generator.render.gitops_argocd import ARGOCD_NAMESPACE
 from generator.render.gitops_flux import FLUX_NAMESPACE
 from generator.resolve import is_enabled, merged_tunables, origin
-from generator.signature import SignatureError, differences, read_signature
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
@@ -83,64 +82,10 @@ def file_sha256(path: Path) -> str:
 
 
 def check_artifact(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
-    doc = model.document
-    where = ("spec", "artifact", "path")
-    folder = layout.model_dir(model.folder).resolve()
-    candidate = layout.model_dir(model.folder) / model.artifact_path
-    if Path(model.artifact_path).is_absolute() or ".." in Path(model.artifact_path).parts:
-        yield doc.problem(
-            where,
-            f"artifact path {model.artifact_path!r} leaves the model folder",
-            "give a path inside the model folder, such as model.onnx",
-        )
-        return
-    resolved = candidate.resolve()
-    if not resolved.is_relative_to(folder):
-        yield doc.problem(
-            where,
-            f"artifact {model.artifact_path!r} is a link that leaves the model folder",
-            "copy the artifact into the model folder instead of linking to it",
-        )
-        return
-    if not resolved.is_file():
-        yield doc.problem(
-            where,
-            f"artifact {layout.relative(candidate)} does not exist",
-            "add the file, or fix spec.artifact.path",
-        )
-        return
-    actual = file_sha256(resolved)
-    if actual != model.artifact_sha256:
-        yield doc.problem(
-            ("spec", "artifact", "sha256"),
-            f"sha256 of {layout.relative(candidate)} is {actual}, not the one written here",
-            f"if the new artifact is intended, set sha256: {actual}",
-        )
-    yield from check_signature(layout, model, resolved)
+    # Imported on use: generator.artifacts hashes with file_sha256 above.
+    from generator.artifacts.check import check_artifact as check_files
 
-
-def check_signature(layout: RepoLayout, model: ModelSource, artifact: Path) -> Iterator[Problem]:
-    """An interface change must show up as an edit of spec.signature, not hide in a binary."""
-    if model.signature is None:
-        return
-    doc = model.document
-    shown = layout.relative(layout.model_dir(model.folder) / model.artifact_path)
-    try:
-        actual = read_signature(artifact)
-    except SignatureError as error:
-        yield doc.problem(
-            ("spec", "artifact", "path"),
-            f"cannot read the signature of {shown}: {error}",
-            "export the model as ONNX with tensor inputs and outputs",
-        )
-        return
-    for difference in differences(model.signature, actual):
-        yield doc.problem(
-            ("spec", "signature"),
-            f"{shown} does not match spec.signature: {difference}",
-            "if the new interface is intended (clients must change too), "
-            f"set signature: {actual.flow()}",
-        )
+    yield from check_files(layout, model)
 
 
 def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> Iterator[Problem]:

@@ -1,0 +1,9 @@
+"""Model artifacts wherever they live: a file in the model folder (perhaps a Git LFS pointer),
+an MLflow Model Registry version, an S3 object or an HTTPS URL; ONNX external data files beside
+the graph; and the local cache that holds fetched files under their sha256.
+
+``reference`` parses ``spec.artifact.uri``, ``sources`` downloads with each protocol's own
+client, ``cache`` keeps verified files, ``lfs`` reads pointer files, ``external`` finds the data
+files a graph references, ``locate`` says where each file of a model can be read locally, and
+``fetch`` and ``check`` are what ``mlgitops fetch`` and ``validate`` do with them.
+"""
