@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from generator.artifacts.command import fetch
 from generator.changes import GitError, models_in_focus
 from generator.delivery.commands import build_command, promote_command
 from generator.diff.command import diff
@@ -251,3 +252,4 @@ main.add_command(init)
 main.add_command(schema)
 main.add_command(build_command)
 main.add_command(promote_command)
+main.add_command(fetch)

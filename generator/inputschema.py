@@ -172,7 +172,8 @@ def _translate(document: Document, error: jsonschema.ValidationError) -> Iterato
         given = [name for name in names if name in instance]
         yield document.problem(
             path,
-            f"{where}: " + (f"has both {' and '.join(given)}" if given else "has none of them")
+            f"{where}: "
+            + (f"has both {' and '.join(given)}" if given else "has none of them")
             + f"; exactly one of {', '.join(names)} is allowed",
             description or f"keep exactly one of {', '.join(names)}",
         )

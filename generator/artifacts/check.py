@@ -37,7 +37,7 @@ def check_artifact(
     layout: RepoLayout, model: ModelSource, cache: ArtifactCache | None = None
 ) -> Iterator[Problem]:
     cache = cache or default_cache()
-    problems = list(_source_problems(layout, model))
+    problems = list(source_problems(layout, model))
     if problems:
         yield from problems
         return
@@ -49,7 +49,7 @@ def check_artifact(
     yield from _notes(model, cache)
 
 
-def _source_problems(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
+def source_problems(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
     doc = model.document
     if model.artifact_uri:
         try:

@@ -30,6 +30,7 @@ from generator.delivery.progress import Progress, progress_for
 from generator.delivery.promote import PromotionError, describe, plan_promotion
 from generator.delivery.registry import RegistryError
 from generator.delivery.release import Pin, read_release, write_release
+from generator.layout import RepoLayout
 from generator.problems import InputError, Problem, format_text
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -71,7 +72,7 @@ def execute_build(
         models = _selected_models(options, out)
         if not models:
             return EXIT_OK
-        _check_artifacts(models)
+        artifacts = _check_artifacts(options.root, models)
     except InputError as error:
         _report(err, error.problems)
         return EXIT_INVALID
@@ -98,7 +99,10 @@ def execute_build(
                 client, options.root, settings, progress, "gpu"
             )
         for model in models:
-            _deliver(client, options, settings, platform, model, runtimes, registry, out, progress)
+            files = artifacts[model.name]
+            _deliver(
+                client, options, settings, platform, model, files, runtimes, registry, out, progress
+            )
     except images.BuildFailed as error:
         err.write(f"mlgitops build: {error}\n")
         return EXIT_INVALID
@@ -122,26 +126,23 @@ def _selected_models(options: BuildOptions, out: TextIO) -> list[ModelInput]:
     return [model for model in models if model.name in changed]
 
 
-def _check_artifacts(models: Sequence[ModelInput]) -> None:
-    """Every artifact before any build: a wrong hash must not cost a runtime build first."""
-    problems = []
+def _check_artifacts(root: Path, models: Sequence[ModelInput]) -> dict[str, dict[str, Path]]:
+    """Every artifact before any build: a wrong hash must not cost a runtime build first.
+    Registry and bucket artifacts missing from the cache are fetched here."""
+    from generator.artifacts.fetch import image_files
+    from generator.artifacts.files import default_cache
+
+    layout, cache = RepoLayout(root), default_cache()
+    problems: list[Problem] = []
+    files = {}
     for model in models:
-        if not model.artifact.is_file():
-            problems.append(Problem(model.source, *model.sha256_mark, "artifact file not found"))
-            continue
-        actual = images.artifact_sha256(model.artifact)
-        if actual != model.artifact_sha256:
-            problems.append(
-                Problem(
-                    model.source,
-                    *model.sha256_mark,
-                    f"{model.artifact_display} has sha256 {actual}, "
-                    f"not the declared {model.artifact_sha256}",
-                    "update spec.artifact.sha256 if the new artifact is intended",
-                )
-            )
+        try:
+            files[model.name] = image_files(layout, model.spec, cache)
+        except InputError as error:
+            problems += error.problems
     if problems:
         raise InputError(problems)
+    return files
 
 
 def _deliver(
@@ -150,6 +151,7 @@ def _deliver(
     settings: images.BuildSettings,
     platform: PlatformInput,
     model: ModelInput,
+    files: Mapping[str, Path],
     runtimes: Mapping[str, str],
     registry: str,
     out: TextIO,
@@ -175,7 +177,7 @@ def _deliver(
             name=model.name,
             version=model.version,
             accelerator=accelerator,
-            artifact=model.artifact_display,
+            files=files,
             runtime=runtimes[accelerator],
             repository=f"{registry}/{model.name}",
             labels=labels | {"io.mlgitops.accelerator": accelerator},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.layout import RepoLayout
+from generator.modelspec import ModelSource
 from generator.platform import Platform
 from generator.problems import InputError, Problem
 from generator.repository import load_model as load_model_source
@@ -29,6 +30,8 @@ class ModelInput:
     source: str
     sha256_mark: tuple[int, int]
     """Line and column of spec.artifact.sha256, where a hash mismatch is reported."""
+    spec: ModelSource
+    """The whole model.yaml, for the artifact's files (generator.artifacts)."""
     gpu_environments: tuple[str, ...] = ()
     """Environments that run the model on a GPU: it then needs an image on the GPU runtime."""
 
@@ -97,4 +100,5 @@ def _load_model(layout: RepoLayout, platform: Platform, name: str) -> ModelInput
         source=model.file,
         sha256_mark=(mark.line, mark.column),
         gpu_environments=gpu_environments,
+        spec=model,
     )
