@@ -134,12 +134,13 @@ def _download_web(file: WebFile, target: Path) -> None:
 
 
 def _download_object(key: ObjectKey, target: Path) -> None:
-    import boto3
+    import boto3.session
     import botocore.exceptions as aws
 
     where = str(key)
     try:
-        client = boto3.client("s3")
+        # A session of its own: boto3's default one keeps the first credentials it resolved.
+        client = boto3.session.Session().client("s3")
         body = client.get_object(Bucket=key.bucket, Key=key.key)["Body"]
         _write(body.iter_chunks(_CHUNK), target)
     except aws.NoCredentialsError as error:

@@ -62,6 +62,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: flo
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in its own session, and its children with it."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
@@ -203,13 +204,14 @@ def start_s3_server(workdir: Path) -> tuple[S3Server, subprocess.Popen[bytes]]:
     require(MOTO, "make setup")
     port = free_port()
     log = workdir / "moto.log"
-    process = subprocess.Popen(
-        [str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
-        start_new_session=True,
-    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+            start_new_session=True,
+        )
     endpoint = f"http://127.0.0.1:{port}"
     wait_for(f"{endpoint}/moto-api/", process, log, 60)
     iam = boto3.client(
@@ -255,6 +257,7 @@ def start_mlflow_server(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
     require(MLFLOW, "make artifact-test-deps")
     port = free_port()
     log = workdir / "mlflow.log"
+    output = log.open("wb")
     process = subprocess.Popen(
         [
             str(MLFLOW),
@@ -270,11 +273,12 @@ def start_mlflow_server(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
             "--artifacts-destination",
             str(workdir / "mlflow-artifacts"),
         ],
-        stdout=log.open("wb"),
+        stdout=output,
         stderr=subprocess.STDOUT,
         cwd=workdir,
         start_new_session=True,
     )
+    output.close()
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/health", process, log, 180)
     return url, process
