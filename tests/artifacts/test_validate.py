@@ -73,7 +73,8 @@ def test_changed_data_file_is_an_error_at_its_sha256(workspace: Workspace, split
     assert outcome.exit_code == 1
     first = outcome.stderr.splitlines()[0]
     assert first.endswith(
-        f"sha256 of models/fraud/model.onnx.data is {sha256(b'retrained')}, not the one written here"
+        f"sha256 of models/fraud/model.onnx.data is {sha256(b'retrained')}, "
+        "not the one written here"
     )
     line, column = map(int, first.split(":")[1:3])
     text = (workspace.root / "models/fraud/model.yaml").read_text().splitlines()[line - 1]
