@@ -48,6 +48,8 @@ class Scaffolded:
     folder: Path
     sha256: str
     signature: Signature
+    external_data: tuple[tuple[str, str], ...] = ()
+    """(location, sha256) of each ONNX external data file the graph references."""
 
 
 def check_name(name: str, what: str) -> None:
@@ -91,12 +93,45 @@ def _environment_lines(name: str, digest_environments: Sequence[str]) -> list[st
     ]
 
 
+def _artifact_lines(
+    sha256: str, uri: str, external_data: Sequence[tuple[str, str]], resolved: str
+) -> list[str]:
+    if uri:
+        where = [
+            "    # Where `mlgitops fetch` and `build` get the ONNX file (registry, S3, HTTPS).",
+            *([f"    # {uri} named {resolved} when this file was written."] if resolved else []),
+            f'    uri: "{uri}"',
+        ]
+    else:
+        where = ["    # The ONNX file, relative to this folder.", f'    path: "{ARTIFACT_NAME}"']
+    data = (
+        [
+            "    # The external data files the graph references, each with its SHA-256.",
+            "    externalData:",
+            *[f'      - {{path: "{path}", sha256: "{digest}"}}' for path, digest in external_data],
+        ]
+        if external_data
+        else []
+    )
+    return [
+        "  artifact:",
+        *where,
+        "    # SHA-256 of the file; validation fails when the file changes without it.",
+        f'    sha256: "{sha256}"',
+        *data,
+    ]
+
+
 def model_yaml(
     name: str,
     owner: str,
     sha256: str,
     signature: Signature,
     digest_environments: Sequence[str] = (),
+    *,
+    uri: str = "",
+    external_data: Sequence[tuple[str, str]] = (),
+    resolved: str = "",
 ) -> str:
     """The commented model.yaml. Every string is quoted so no YAML 1.1 loader misreads it."""
     lines = [
@@ -114,11 +149,7 @@ def model_yaml(
         "spec:",
         "  # Model version: the image tag. Raise it with every new artifact.",
         '  version: "0.1.0"',
-        "  artifact:",
-        "    # The ONNX file, relative to this folder.",
-        f'    path: "{ARTIFACT_NAME}"',
-        "    # SHA-256 of the file; validation fails when the file changes without it.",
-        f'    sha256: "{sha256}"',
+        *_artifact_lines(sha256, uri, external_data, resolved),
         "  # Requests per replica; the memory limit equals the memory request.",
         '  resources: {cpu: "500m", memory: "512Mi"}',
         "  # cpu, or gpu where the environment has a GPU node pool.",
@@ -150,8 +181,12 @@ def _digest_environments(layout: RepoLayout) -> list[str]:
     return [env.name for env in platform.environments if env.require_digest]
 
 
-def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaffolded:
-    """Create models/<name>/ in one rename, so a refusal or a crash leaves nothing behind."""
+def scaffold(
+    layout: RepoLayout, name: str, artifact: Path | None, owner: str, source: str = ""
+) -> Scaffolded:
+    """Create models/<name>/ in one rename, so a refusal or a crash leaves nothing behind.
+    ``artifact``: a local ONNX file, copied in with its external data files; ``source``: a uri
+    (``--from``), fetched into the artifact cache and recorded, not copied."""
     check_name(name, "model name")
     check_name(owner, "owner")
     target = layout.model_dir(name)
@@ -161,47 +196,114 @@ def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaff
             "choose another name, or edit the existing model.yaml",
             usage=False,
         )
-    if not artifact.is_file():
-        raise ScaffoldError(
-            f"artifact {artifact} does not exist or is not a file",
-            "pass the path of an .onnx file with --artifact",
-            usage=True,
-        )
+    if source:
+        graph, sha256, external, resolved = _adopt(source)
+        copies: list[tuple[Path, str]] = []
+    else:
+        assert artifact is not None
+        graph, resolved = _local(artifact), ""
+        sha256, external = _local_digests(graph)
+        copies = [(graph, ARTIFACT_NAME)] + [(graph.parent / loc, loc) for loc, _ in external]
     try:
-        sha256 = file_sha256(artifact)
-    except OSError as error:
-        raise ScaffoldError(
-            f"artifact {artifact} cannot be read: {error.strerror}",
-            "check the path and its permissions",
-            usage=True,
-        ) from error
-    try:
-        signature = read_signature(artifact)
+        signature = read_signature(graph)
     except SignatureError as error:
         raise ScaffoldError(
-            f"artifact {artifact}: {error}",
+            f"artifact {source or artifact}: {error}",
             "export the model to ONNX first (for scikit-learn: skl2onnx)",
             usage=False,
         ) from error
     layout.models_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=layout.models_dir))
     try:
-        shutil.copyfile(artifact, staging / ARTIFACT_NAME)
-        (staging / "model.yaml").write_text(
-            model_yaml(name, owner, sha256, signature, _digest_environments(layout)),
-            encoding="utf-8",
+        for origin, member in copies:
+            (staging / member).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, staging / member)
+        text = model_yaml(
+            name,
+            owner,
+            sha256,
+            signature,
+            _digest_environments(layout),
+            uri=source,
+            external_data=external,
+            resolved=resolved,
         )
+        (staging / "model.yaml").write_text(text, encoding="utf-8")
         staging.chmod(0o755)
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Scaffolded(target, sha256, signature)
+    return Scaffolded(target, sha256, signature, tuple(external))
 
 
-def execute_init(options: Options, name: str, artifact: Path, owner: str) -> int:
+def _local(artifact: Path) -> Path:
+    if not artifact.is_file():
+        raise ScaffoldError(
+            f"artifact {artifact} does not exist or is not a file",
+            "pass the path of an .onnx file with --artifact",
+            usage=True,
+        )
+    return artifact
+
+
+def _local_digests(graph: Path) -> tuple[str, list[tuple[str, str]]]:
+    """The graph's sha256 and each of its external data files' (location, sha256)."""
+    from generator.artifacts.external import LocationError
+    from generator.artifacts.fetch import external_files
+
     try:
-        done = scaffold(options.layout, name, artifact, owner)
+        sha256 = file_sha256(graph)
+        try:
+            files = external_files(graph)
+        except SignatureError:
+            files = []  # read_signature reports a file that is not ONNX
+        return sha256, [(location, file_sha256(path)) for location, path in files]
+    except LocationError as error:
+        raise ScaffoldError(f"artifact {graph}: {error}", "", usage=False) from error
+    except OSError as error:
+        raise ScaffoldError(
+            f"artifact {graph} or a data file beside it cannot be read: {error.strerror} "
+            f"({error.filename})",
+            "check the path and its permissions; external data files lie beside the graph",
+            usage=True,
+        ) from error
+
+
+def _adopt(uri: str) -> tuple[Path, str, list[tuple[str, str]], str]:
+    from generator.artifacts.external import LocationError
+    from generator.artifacts.fetch import adopt
+    from generator.artifacts.files import default_cache
+    from generator.artifacts.reference import UriError
+    from generator.artifacts.sources import FetchError
+
+    try:
+        adopted = adopt(uri, default_cache())
+    except (UriError, FetchError) as error:
+        raise ScaffoldError(str(error), error.hint, usage=isinstance(error, UriError)) from error
+    except (SignatureError, LocationError) as error:
+        raise ScaffoldError(
+            f"artifact {uri}: {error}",
+            "register or upload an ONNX model (with its external data beside it)",
+            usage=False,
+        ) from error
+    return adopted.graph, adopted.sha256, list(adopted.external_data), adopted.resolved
+
+
+def execute_init(
+    options: Options, name: str, artifact: Path | None, owner: str, source: str = ""
+) -> int:
+    if (artifact is None) == (not source):
+        error = ScaffoldError(
+            "give exactly one of --artifact and --from",
+            "--artifact FILE copies a local ONNX file in; --from URI records a registry, S3 "
+            "or HTTPS artifact",
+            usage=True,
+        )
+        click.echo(f"error: {error}\n  hint: {error.hint}", err=True)
+        return 2
+    try:
+        done = scaffold(options.layout, name, artifact, owner, source)
     except ScaffoldError as error:
         if options.output_format == "json":
             problem = Problem("mlgitops init", 0, 0, str(error), error.hint)
@@ -214,8 +316,9 @@ def execute_init(options: Options, name: str, artifact: Path, owner: str) -> int
         result = {"folder": folder, "sha256": done.sha256, "signature": done.signature.as_data()}
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     elif not options.quiet:
+        what = source or ARTIFACT_NAME
         click.echo(
-            f"created {folder}/ ({ARTIFACT_NAME}, sha256 {done.sha256[:12]}..., "
+            f"created {folder}/ ({what}, sha256 {done.sha256[:12]}..., "
             f"{len(done.signature.inputs)} input(s), {len(done.signature.outputs)} output(s))\n"
             f"next: edit {folder}/model.yaml, then run 'mlgitops validate'"
         )
@@ -226,12 +329,19 @@ def execute_init(options: Options, name: str, artifact: Path, owner: str) -> int
 @click.argument("name")
 @click.option(
     "--artifact",
-    required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The ONNX model file; it is copied in as model.onnx.",
+    help="The ONNX model file; it is copied in as model.onnx, with its external data files.",
+)
+@click.option(
+    "--from",
+    "source",
+    metavar="URI",
+    default="",
+    help="Record this artifact instead of copying one: models:/NAME/VERSION, models:/NAME@ALIAS, "
+    "s3://BUCKET/KEY or https://... (fetched into the artifact cache to read it).",
 )
 @click.option("--owner", default=DEFAULT_OWNER, show_default=True, help="Owning team.")
 @click.pass_obj
-def init(options: Options, name: str, artifact: Path, owner: str) -> None:
+def init(options: Options, name: str, artifact: Path | None, owner: str, source: str) -> None:
     """Create models/NAME/ with the artifact, its sha256, signature and a commented model.yaml."""
-    sys.exit(execute_init(options, name, artifact, owner))
+    sys.exit(execute_init(options, name, artifact, owner, source))

@@ -264,7 +264,8 @@ def _registry_error(where: str, error: Any) -> FetchError:
     code = str(getattr(error, "error_code", ""))
     text = str(getattr(error, "message", "") or error)
     status = int(error.get_http_status_code()) if hasattr(error, "get_http_status_code") else 0
-    if code == "RESOURCE_DOES_NOT_EXIST" or "404" in text.split("!=")[0]:
+    # A missing alias comes back as INVALID_PARAMETER_VALUE "... alias X not found."
+    if code == "RESOURCE_DOES_NOT_EXIST" or "not found" in text.lower() or status == 404:
         return FetchError(
             f"{where}: not found in the registry ({_first_line(text)})",
             "check the model name and version or alias in spec.artifact.uri "

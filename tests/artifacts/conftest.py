@@ -138,6 +138,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
         platform.replace("requireDigest: true", "requireDigest: false"), encoding="utf-8"
     )
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    for name, value in servers.QUIET_MLFLOW.items():
+        monkeypatch.setenv(name, value)
     return Workspace(root, tmp_path / "cache-home" / "mlgitops")
 
 

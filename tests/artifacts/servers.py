@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+"""MLflow reports usage unless told not to; nothing leaves this machine from a test."""
 MLFLOW = REPO_ROOT / ".venv-mlflow" / "bin" / "mlflow"
 MLFLOW_PYTHON = REPO_ROOT / ".venv-mlflow" / "bin" / "python"
 MOTO = REPO_ROOT / ".venv" / "bin" / "moto_server"
@@ -276,6 +278,7 @@ def start_mlflow_server(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
         stdout=output,
         stderr=subprocess.STDOUT,
         cwd=workdir,
+        env={**os.environ, **QUIET_MLFLOW},
         start_new_session=True,
     )
     output.close()
@@ -298,6 +301,7 @@ def register_models(
         capture_output=True,
         text=True,
         cwd=workdir,
+        env={**os.environ, **QUIET_MLFLOW},
         check=False,
         timeout=300,
     )
