@@ -153,7 +153,8 @@ def image_files(layout: RepoLayout, model: ModelSource, cache: ArtifactCache) ->
         raise InputError(
             [model.document.problem(artifact_field(model), f"{graph.shown}: {error}")]
         ) from error
-    problems += listing_problems(layout, model, locations)
+    if graph.local is not None:
+        problems += listing_problems(layout, model, locations)
     for index, entry in enumerate(model.external_data):
         if entry.path in locations:
             files[entry.path] = data_file(layout, model, index, cache)

@@ -114,4 +114,3 @@ def test_init_needs_exactly_one_source(workspace: Workspace, arguments: list[str
     outcome = workspace.run("init", "scorer", *arguments)
     assert outcome.exit_code == 2
     assert outcome.stderr.startswith("error: give exactly one of --artifact and --from\n")
-
