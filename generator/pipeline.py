@@ -13,21 +13,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from generator import crdschema, kubeschema, kustomize
-from generator.delivery.release import Release
+from generator.check.quota import check_quota
+from generator.check.releases import load_release, release_problems
+from generator.check.semantic import check_model, check_platform
 from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
-from generator.modelspec import ModelSource
-from generator.platform import Platform
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Platform
+from generator.load.release import Release
+from generator.load.repository import load_inputs
+from generator.load.yamlsource import PathKey, load_all_core
 from generator.policy import engine as policy
 from generator.policy.engine import OverlayContext
 from generator.problems import Problem
-from generator.quota import check_quota
-from generator.releases import load_release, release_problems
 from generator.render.tree import RenderedFile, render_tree
-from generator.repository import load_inputs
 from generator.resolve import Resolved, is_enabled, resolve, resolve_base
-from generator.semantic import check_model, check_platform
-from generator.yamlsource import PathKey, load_all_core
+from generator.verify import crdschema, kubeschema, kustomize
 
 
 @dataclass

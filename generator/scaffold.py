@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from generator.check.semantic import file_sha256
 from generator.layout import RepoLayout
+from generator.load.repository import load_platform
+from generator.load.signature import Signature, SignatureError, Tensor, read_signature
 from generator.problems import Problem, render_report
-from generator.repository import load_platform
-from generator.semantic import file_sha256
-from generator.signature import Signature, SignatureError, Tensor, read_signature
 
 if TYPE_CHECKING:
-    from generator.cli import Options
+    from generator.cli.options import Options
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 NAME_MAX = 40

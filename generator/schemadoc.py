@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from generator.inputschema import MODEL_SCHEMA, PLATFORM_SCHEMA, load_schema
+from generator.load.inputschema import MODEL_SCHEMA, PLATFORM_SCHEMA, load_schema
 
 DOCUMENTS = (
     ("model.yaml", "models/<name>/model.yaml", MODEL_SCHEMA),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from generator.platform import Environment, Platform
+from generator.load.platform import Environment, Platform
 from generator.problems import Problem
 from generator.quantities import (
     format_bytes,

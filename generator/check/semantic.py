@@ -7,16 +7,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from generator.inputschema import did_you_mean
 from generator.layout import RepoLayout
-from generator.modelspec import ModelSource
-from generator.platform import Environment, Platform
+from generator.load.inputschema import did_you_mean
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Environment, Platform
+from generator.load.signature import SignatureError, differences, read_signature
 from generator.policy.engine import rule_ids
 from generator.problems import Problem
 from generator.render.gitops_argocd import ARGOCD_NAMESPACE
 from generator.render.gitops_flux import FLUX_NAMESPACE
 from generator.resolve import is_enabled, merged_tunables, origin
-from generator.signature import SignatureError, differences, read_signature
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from generator.changes import GitError
 from generator.diff import compare, sides
 from generator.diff.report import FORMATTERS
 from generator.diff.sources import inputs_at, resolve_ref
-from generator.kustomize import KustomizeMissing
+from generator.git import GitError
 from generator.layout import RepoLayout
 from generator.problems import Problem, render_report
+from generator.verify.kustomize import KustomizeMissing
 
 if TYPE_CHECKING:
-    from generator.cli import Options
+    from generator.cli.options import Options
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 WORKING_TREE = "working tree"

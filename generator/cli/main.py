@@ -4,18 +4,16 @@ return an exit code, so each can be tested without a terminal."""
 from __future__ import annotations
 
 import gc
-import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from generator.changes import GitError, models_in_focus
-from generator.delivery.commands import build_command, promote_command
-from generator.diff.command import diff
-from generator.kustomize import KustomizeMissing
-from generator.layout import RepoLayout
+from generator.cli.build import build_command, promote_command
+from generator.cli.diff import diff
+from generator.cli.options import FORMATS, Options, default_format
+from generator.cli.policy import policy
+from generator.git import GitError, models_in_focus
 from generator.pipeline import (
     Plan,
     build_one,
@@ -24,10 +22,10 @@ from generator.pipeline import (
     verify_builds,
     verify_objects,
 )
-from generator.policy.command import policy
 from generator.problems import Problem, render_report
 from generator.scaffold import init
 from generator.schemadoc import schema
+from generator.verify.kustomize import KustomizeMissing
 from generator.write import (
     Changes,
     WriteError,
@@ -38,18 +36,6 @@ from generator.write import (
 )
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-FORMATS = ("text", "json", "github")
-
-
-@dataclass(frozen=True)
-class Options:
-    root: Path
-    output_format: str
-    quiet: bool
-
-    @property
-    def layout(self) -> RepoLayout:
-        return RepoLayout(self.root)
 
 
 def report(options: Options, problems: list[Problem]) -> None:
@@ -176,10 +162,6 @@ def execute_render(options: Options, model: str, env: str) -> int:
     return EXIT_OK
 
 
-def _default_format() -> str:
-    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-
-
 def _tune_garbage_collector() -> None:
     """A run builds large graphs of small objects (parsed YAML with positions, rendered
     manifests) that reference counting alone frees, then exits. With the collector's default
@@ -211,7 +193,7 @@ def main(ctx: click.Context, root: Path, output_format: str | None, quiet: bool)
     _tune_garbage_collector()
     if not root.is_dir():
         raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
-    ctx.obj = Options(root.resolve(), output_format or _default_format(), quiet)
+    ctx.obj = Options(root.resolve(), output_format or default_format(), quiet)
 
 
 @main.command()

@@ -11,7 +11,7 @@ import click
 from generator.policy.engine import all_rules, rule_table
 
 if TYPE_CHECKING:
-    from generator.cli import Options
+    from generator.cli.options import Options
 
 FORMATS = ("text", "markdown", "json")
 

@@ -29,7 +29,7 @@ from generator.delivery.inputs import (
 from generator.delivery.progress import Progress, progress_for
 from generator.delivery.promote import PromotionError, describe, plan_promotion
 from generator.delivery.registry import RegistryError
-from generator.delivery.release import Pin, read_release, write_release
+from generator.load.release import Pin, read_release, write_release
 from generator.problems import InputError, Problem, format_text
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2

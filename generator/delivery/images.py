@@ -23,7 +23,7 @@ import docker.errors
 from generator.delivery.context import content_hash, context_files, context_tar
 from generator.delivery.progress import Progress
 from generator.delivery.registry import manifest_digest, split_reference
-from generator.delivery.release import image_tag
+from generator.load.release import image_tag
 
 RUNTIME_DOCKERFILES = {"cpu": "serving/Dockerfile", "gpu": "serving/Dockerfile.gpu"}
 MODEL_DOCKERFILE = "serving/Dockerfile.model"

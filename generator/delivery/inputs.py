@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.layout import RepoLayout
-from generator.platform import Platform
+from generator.load.platform import Platform
+from generator.load.repository import load_model as load_model_source
+from generator.load.repository import load_platform as load_platform_source
 from generator.problems import InputError, Problem
-from generator.repository import load_model as load_model_source
-from generator.repository import load_platform as load_platform_source
 from generator.resolve import is_enabled, merged_tunables
 
 

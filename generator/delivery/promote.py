@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from generator.delivery.release import Pin, Release
+from generator.load.release import Pin, Release
 
 
 class PromotionError(ValueError):

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from generator import kustomize
+from generator.check.quota import demand
 from generator.layout import RepoLayout
+from generator.load.yamlsource import load_all_core
 from generator.pipeline import Plan, make_plan, materialize
 from generator.problems import Problem
 from generator.quantities import memory_bytes, millicores
-from generator.quota import demand
-from generator.yamlsource import load_all_core
+from generator.verify import kustomize
 
 Object = dict[str, Any]
 

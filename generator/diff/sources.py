@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.changes import GitError, _git
+from generator.git import GitError, _git
 from generator.layout import RepoLayout
 
 INPUT_PATHS = ("environments.yaml", "models")

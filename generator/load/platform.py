@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.defaults import with_defaults
-from generator.inputschema import PLATFORM_SCHEMA
-from generator.yamlsource import Document
+from generator.load.defaults import with_defaults
+from generator.load.inputschema import PLATFORM_SCHEMA
+from generator.load.yamlsource import Document
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Environment
+from generator.load.platform import Environment
 from generator.render.labels import (
     ENVIRONMENT_LABEL,
     FLUENTD_CONFIGMAP,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator.layout import namespace_dir, overlay_dir
-from generator.platform import Environment, Platform
+from generator.load.platform import Environment, Platform
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
 
 Object = dict[str, Any]

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from generator import crdschema
 from generator.pipeline import Plan, verify_objects
 from generator.render.tree import RenderedFile
+from generator.verify import crdschema
 
 from .conftest import REPO_ROOT
 
