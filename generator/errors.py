@@ -8,7 +8,6 @@ ends a run with, so the CLI turns any of them into a report and a code in one pl
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar
 
 
 class ExitCode(IntEnum):
@@ -25,11 +24,12 @@ class ExitCode(IntEnum):
 class MlgitopsError(Exception):
     """Root of every error the generator raises on purpose.
 
-    ``exit_code`` is a class attribute: each subclass says what its kind of failure means to
-    the caller. ``hint`` is a one-line fix, printed under the message.
+    ``exit_code``: each subclass says what its kind of failure means to the caller (an
+    instance may narrow it, as ``ScaffoldError`` does). ``hint``: a one-line fix, printed
+    under the message.
     """
 
-    exit_code: ClassVar[ExitCode] = ExitCode.INVALID
+    exit_code: ExitCode = ExitCode.INVALID
     hint: str = ""
 
 

@@ -1,16 +1,27 @@
-"""Which models a change touches, from git, for ``--changed-since REF``."""
+"""The one way the generator asks git: changed files since a ref, commit ids, archives.
+
+``validate --changed-since``, ``build --changed-since``, ``diff`` and the image labels of
+``build`` all go through ``git`` below, so they agree on what a ref means and fail alike.
+"""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
-
-class GitError(Exception):
-    """git is missing or the ref is unknown: a usage error (exit 2)."""
+from generator.errors import ExitCode, MlgitopsError
 
 
-def _git(root: Path, *args: str) -> str:
+class GitError(MlgitopsError):
+    """git is missing, the folder is no repository or the ref is unknown: a usage error (exit
+    2); the message is git's own."""
+
+    exit_code = ExitCode.USAGE
+
+
+def git(root: Path, *args: str) -> str:
+    """stdout of ``git -C root ARGS``; GitError with git's message when it fails."""
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60
@@ -22,21 +33,26 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout
 
 
-def changed_paths(root: Path, ref: str) -> list[str]:
-    """Files that differ between ``ref`` and the working tree, untracked files included."""
-    _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    tracked = _git(root, "diff", "--name-only", "--relative", ref, "--", ".").splitlines()
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "--", ".").splitlines()
-    return sorted(set(tracked) | set(untracked))
+def resolve_ref(root: Path, ref: str) -> str:
+    """The commit id of ``ref``; GitError (a usage error) when git does not know it."""
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    except GitError:
+        raise GitError(f"unknown git ref {ref!r}") from None
 
 
-def models_in_focus(root: Path, ref: str) -> set[str] | None:
-    """Model names whose inputs changed; None when a change can affect every model."""
-    focus: set[str] = set()
-    for path in changed_paths(root, ref):
-        parts = path.split("/")
-        if parts[0] == "models" and len(parts) > 2:
-            focus.add(parts[1])
-        elif path == "environments.yaml" or parts[0] in ("schemas", "generator"):
-            return None
-    return focus
+def head_revision(root: Path) -> str:
+    """The commit checked out in ``root``, or "unknown" outside a repository."""
+    try:
+        return git(root, "rev-parse", "HEAD").strip()
+    except GitError:
+        return "unknown"
+
+
+def changed_paths(root: Path, ref: str, paths: Sequence[str] = (".",)) -> list[str]:
+    """Files under ``paths`` (relative to ``root``) that differ between ``ref`` and the
+    working tree, untracked files included: new files are changes before they are committed."""
+    resolve_ref(root, ref)
+    tracked = git(root, "diff", "--name-only", "--relative", ref, "--", *paths).splitlines()
+    untracked = git(root, "ls-files", "--others", "--exclude-standard", "--", *paths)
+    return sorted(set(tracked) | set(untracked.splitlines()))

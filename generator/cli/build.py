@@ -1,23 +1,50 @@
-"""Click commands for delivery; they only parse arguments and hand over to ``execute``.
-
-Registered by the CLI group in generator/cli.py, whose ``--root`` lands in ``ctx.obj.root``.
-"""
+"""``mlgitops build``: the runtime image once and one image per model; with --push, pins."""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-# The docker SDK behind ``execute`` takes a noticeable share of every CLI start, so it is
-# imported only when a delivery command actually runs (validate must start fast in CI).
+from generator.cli.options import options_of
+from generator.cli.report import Reporter
+from generator.errors import ExitCode, MlgitopsError
+
+if TYPE_CHECKING:
+    from generator.delivery.execute import BuildOptions
+
+# The docker SDK behind ``delivery.execute`` takes a noticeable share of every CLI start, so it
+# is imported only when a delivery command actually runs (validate must start fast in CI).
 
 
-def _root(ctx: click.Context) -> Path:
-    root = getattr(ctx.obj, "root", None)
-    return Path(root) if root is not None else Path.cwd()
+def execute_build(
+    options: BuildOptions,
+    out: TextIO,
+    err: TextIO,
+    environ: Mapping[str, str],
+    output_format: str = "text",
+) -> int:
+    """Build; results to ``out``, problems and progress to ``err``; returns the exit code."""
+    from generator.delivery.execute import build_images
+
+    reporter = Reporter(output_format, command="build", label="mlgitops build", out=out, err=err)
+    results: list[Mapping[str, Any]] = []
+
+    def announce(text: str, data: Mapping[str, Any] | None) -> None:
+        if data is not None:
+            results.append(data)
+        if output_format != "json":
+            reporter.result(text)
+
+    try:
+        build_images(options, announce, err, environ)
+    except MlgitopsError as error:
+        return reporter.failure(error)
+    reporter.result("", {"images": results})
+    return ExitCode.OK
 
 
 @click.command("build")
@@ -44,22 +71,10 @@ def build_command(
     gpu_base_image: str | None,
 ) -> None:
     """Build the runtime image once and one image per model; with --push, pin its digest."""
-    from generator.delivery.execute import BuildOptions, execute_build
+    from generator.delivery.execute import BuildOptions
 
+    cli = options_of(ctx)
     options = BuildOptions(
-        _root(ctx), models, push, registry, base_image, changed_since, no_cache, gpu_base_image
+        cli.root, models, push, registry, base_image, changed_since, no_cache, gpu_base_image
     )
-    ctx.exit(execute_build(options, sys.stdout, sys.stderr, os.environ))
-
-
-@click.command("promote")
-@click.argument("model")
-@click.option("--to", "target", required=True, metavar="ENV", help="Environment to pin.")
-@click.option("--from", "source", metavar="ENV", help="Source environment (default: previous).")
-@click.pass_context
-def promote_command(ctx: click.Context, model: str, target: str, source: str | None) -> None:
-    """Copy MODEL's pinned image digest into ENV's entry of release.yaml."""
-    from generator.delivery.execute import PromoteOptions, execute_promote
-
-    options = PromoteOptions(_root(ctx), model, target, source)
-    ctx.exit(execute_promote(options, sys.stdout, sys.stderr))
+    ctx.exit(execute_build(options, sys.stdout, sys.stderr, os.environ, cli.output_format))

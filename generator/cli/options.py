@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
+from generator.cli.report import Reporter
 from generator.layout import RepoLayout
 
 FORMATS = ("text", "json", "github")
@@ -28,3 +31,21 @@ class Options:
     @property
     def layout(self) -> RepoLayout:
         return RepoLayout(self.root)
+
+    def reporter(self, command: str, label: str = "error") -> Reporter:
+        """The reporter of ``command``; ``label`` starts its text error lines."""
+        return Reporter(self.output_format, self.quiet, command=command, label=label)
+
+
+def options_of(ctx: click.Context) -> Options:
+    """The group's options; defaults (current folder, text) when a command runs on its own,
+    as tests invoke the delivery commands with a bare object that only has ``root``."""
+    obj = ctx.obj
+    if isinstance(obj, Options):
+        return obj
+    root = getattr(obj, "root", None)
+    return Options(
+        Path(root) if root is not None else Path.cwd(),
+        getattr(obj, "output_format", None) or default_format(),
+        bool(getattr(obj, "quiet", False)),
+    )

@@ -92,7 +92,7 @@ def _load_model(layout: RepoLayout, platform: Platform, name: str) -> ModelInput
         name=name,
         version=model.version,
         artifact=layout.model_dir(name) / model.artifact_path,
-        artifact_display=f"models/{name}/{model.artifact_path}",
+        artifact_display=layout.relative(layout.model_dir(name) / model.artifact_path),
         artifact_sha256=model.artifact_sha256,
         source=model.file,
         sha256_mark=(mark.line, mark.column),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from generator.load.platform import Environment
-from generator.pipeline import Plan
+from generator.plan import Plan
 from generator.render.gitops_argocd import SYNC_WAVE
 
 from .conftest import REPO_ROOT
