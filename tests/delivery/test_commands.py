@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli.build import build_command, promote_command
+from generator.cli.build import build_command
+from generator.cli.promote import promote_command
 from generator.load.release import HEADER, Pin, Release, read_release, write_release
 
 ARTIFACT = b"not really onnx"
