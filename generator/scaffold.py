@@ -7,26 +7,18 @@ sha256 and signature, and the comments explain each field where it is edited.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import click
-
+from generator.digest import file_sha256
+from generator.errors import ExitCode, MlgitopsError
 from generator.layout import RepoLayout
-from generator.problems import Problem, render_report
-from generator.repository import load_platform
-from generator.semantic import file_sha256
-from generator.signature import Signature, SignatureError, Tensor, read_signature
-
-if TYPE_CHECKING:
-    from generator.cli import Options
+from generator.load.repository import load_platform
+from generator.load.signature import Signature, SignatureError, Tensor, read_signature
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 NAME_MAX = 40
@@ -34,13 +26,15 @@ ARTIFACT_NAME = "model.onnx"
 DEFAULT_OWNER = "unassigned"
 
 
-class ScaffoldError(Exception):
-    """A refusal; ``usage`` tells the CLI whether the arguments (2) or the inputs (1) are wrong."""
+class ScaffoldError(MlgitopsError):
+    """A refusal; ``usage`` tells whether the arguments (exit 2) or the inputs (exit 1) are
+    wrong."""
 
     def __init__(self, message: str, hint: str, *, usage: bool) -> None:
         super().__init__(message)
         self.hint = hint
         self.usage = usage
+        self.exit_code = ExitCode.USAGE if usage else ExitCode.INVALID
 
 
 @dataclass(frozen=True)
@@ -249,14 +243,14 @@ def _local(artifact: Path) -> Path:
 
 def _local_digests(graph: Path) -> tuple[str, list[tuple[str, str]]]:
     """The graph's sha256 and each of its external data files' (location, sha256)."""
-    from generator.artifacts.external import LocationError
-    from generator.artifacts.fetch import external_files
+    from generator.artifacts.adopt import external_files
+    from generator.artifacts.external import LocationError, NotOnnxError
 
     try:
         sha256 = file_sha256(graph)
         try:
             files = external_files(graph)
-        except SignatureError:
+        except NotOnnxError:
             files = []  # read_signature reports a file that is not ONNX
         return sha256, [(location, file_sha256(path)) for location, path in files]
     except LocationError as error:
@@ -271,9 +265,9 @@ def _local_digests(graph: Path) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _adopt(uri: str) -> tuple[Path, str, list[tuple[str, str]], str]:
-    from generator.artifacts.external import LocationError
-    from generator.artifacts.fetch import adopt
-    from generator.artifacts.files import default_cache
+    from generator.artifacts.adopt import adopt
+    from generator.artifacts.cache import default_cache
+    from generator.artifacts.external import ExternalDataError
     from generator.artifacts.reference import UriError
     from generator.artifacts.sources import FetchError
 
@@ -281,67 +275,10 @@ def _adopt(uri: str) -> tuple[Path, str, list[tuple[str, str]], str]:
         adopted = adopt(uri, default_cache())
     except (UriError, FetchError) as error:
         raise ScaffoldError(str(error), error.hint, usage=isinstance(error, UriError)) from error
-    except (SignatureError, LocationError) as error:
+    except ExternalDataError as error:
         raise ScaffoldError(
             f"artifact {uri}: {error}",
             "register or upload an ONNX model (with its external data beside it)",
             usage=False,
         ) from error
     return adopted.graph, adopted.sha256, list(adopted.external_data), adopted.resolved
-
-
-def execute_init(
-    options: Options, name: str, artifact: Path | None, owner: str, source: str = ""
-) -> int:
-    if (artifact is None) == (not source):
-        error = ScaffoldError(
-            "give exactly one of --artifact and --from",
-            "--artifact FILE copies a local ONNX file in; --from URI records a registry, S3 "
-            "or HTTPS artifact",
-            usage=True,
-        )
-        click.echo(f"error: {error}\n  hint: {error.hint}", err=True)
-        return 2
-    try:
-        done = scaffold(options.layout, name, artifact, owner, source)
-    except ScaffoldError as error:
-        if options.output_format == "json":
-            problem = Problem("mlgitops init", 0, 0, str(error), error.hint)
-            click.echo(render_report([problem], "json"), err=True)
-        else:
-            click.echo(f"error: {error}\n  hint: {error.hint}", err=True)
-        return 2 if error.usage else 1
-    folder = options.layout.relative(done.folder)
-    if options.output_format == "json":
-        result = {"folder": folder, "sha256": done.sha256, "signature": done.signature.as_data()}
-        click.echo(json.dumps(result, indent=2, sort_keys=True))
-    elif not options.quiet:
-        what = source or ARTIFACT_NAME
-        click.echo(
-            f"created {folder}/ ({what}, sha256 {done.sha256[:12]}..., "
-            f"{len(done.signature.inputs)} input(s), {len(done.signature.outputs)} output(s))\n"
-            f"next: edit {folder}/model.yaml, then run 'mlgitops validate'"
-        )
-    return 0
-
-
-@click.command("init")
-@click.argument("name")
-@click.option(
-    "--artifact",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The ONNX model file; it is copied in as model.onnx, with its external data files.",
-)
-@click.option(
-    "--from",
-    "source",
-    metavar="URI",
-    default="",
-    help="Record this artifact instead of copying one: models:/NAME/VERSION, models:/NAME@ALIAS, "
-    "s3://BUCKET/KEY or https://... (fetched into the artifact cache to read it).",
-)
-@click.option("--owner", default=DEFAULT_OWNER, show_default=True, help="Owning team.")
-@click.pass_obj
-def init(options: Options, name: str, artifact: Path | None, owner: str, source: str) -> None:
-    """Create models/NAME/ with the artifact, its sha256, signature and a commented model.yaml."""
-    sys.exit(execute_init(options, name, artifact, owner, source))

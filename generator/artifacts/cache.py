@@ -31,6 +31,11 @@ def cache_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / CACHE_NAME
 
 
+def default_cache() -> ArtifactCache:
+    """The cache of this process's environment."""
+    return ArtifactCache(cache_dir(os.environ))
+
+
 class ArtifactCache:
     """Read and add verified files; see the module docstring for the layout."""
 

@@ -12,20 +12,26 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from generator.signature import SignatureError
-
 if TYPE_CHECKING:
     import onnx
 
 
-class LocationError(ValueError):
+class ExternalDataError(ValueError):
+    """The graph's external data cannot be listed; the message says why."""
+
+
+class NotOnnxError(ExternalDataError):
+    """The file is not an ONNX model."""
+
+
+class LocationError(ExternalDataError):
     """A graph names a data file outside its own folder (which ONNX itself refuses to read)."""
 
 
 def external_locations(graph_file: Path) -> list[str]:
     """The distinct data file locations ``graph_file`` references, sorted.
 
-    Raises SignatureError when the file is not an ONNX model and LocationError when a location
+    Raises NotOnnxError when the file is not an ONNX model and LocationError when a location
     is absolute or climbs out of the graph's folder.
     """
     import onnx
@@ -34,7 +40,7 @@ def external_locations(graph_file: Path) -> list[str]:
     try:
         model = onnx.load(str(graph_file), load_external_data=False)
     except (DecodeError, OSError, ValueError, RuntimeError) as error:
-        raise SignatureError(f"not an ONNX model ({error})") from error
+        raise NotOnnxError(f"not an ONNX model ({error})") from error
     locations = set()
     for tensor in _tensors(model.graph):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:

@@ -103,10 +103,10 @@ def test_image_files_are_the_graph_as_model_onnx_and_its_data_files(
     workspace: Workspace, split: Exported
 ) -> None:
     """What the build context's model folder holds, read back from where build takes it."""
-    from generator.artifacts.fetch import image_files
-    from generator.artifacts.files import default_cache
+    from generator.artifacts.cache import default_cache
+    from generator.delivery.fetch import image_files
     from generator.layout import RepoLayout
-    from generator.repository import load_model
+    from generator.load.repository import load_model
 
     folder = workspace.write_model(
         model_yaml("path: exported.onnx", split),
