@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from generator.errors import MlgitopsError
+
 if TYPE_CHECKING:
     import onnx
 
 
-class ExternalDataError(ValueError):
+class ExternalDataError(MlgitopsError):
     """The graph's external data cannot be listed; the message says why."""
 
 

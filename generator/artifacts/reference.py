@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from generator.errors import MlgitopsError
+
 # MLflow's own form of registry URIs (mlflow.store.artifact.utils.models):
 # models:/<name>/<version> and models:/<name>@<alias>.
 _MODEL_VERSION = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>[1-9][0-9]*)$")
@@ -15,7 +17,7 @@ _MODEL_ALIAS = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[A-Za-z0-9_-]+)$
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
-class UriError(ValueError):
+class UriError(MlgitopsError):
     """A uri we cannot fetch from; the message says why and ``hint`` how to write it."""
 
     def __init__(self, message: str, hint: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.artifacts.reference import ObjectKey, Reference, RegistryModel, WebFile, sibling
+from generator.errors import MlgitopsError
 
 _CHUNK = 1 << 20
 _TIMEOUT = (15, 120)
@@ -33,7 +34,7 @@ minutes) unless told otherwise; a fetch says the server is down within seconds. 
 settings of these variables win."""
 
 
-class FetchError(Exception):
+class FetchError(MlgitopsError):
     """A download that did not happen; ``hint`` says what the user can do about it."""
 
     def __init__(self, message: str, hint: str) -> None:
@@ -250,14 +251,33 @@ def _download_mlflow(file: MlflowFile, target: Path) -> None:
             dst_path=str(target.parent / f".{target.name}.d"),
             tracking_uri=tracking,
         )
-    except MlflowException as error:
-        raise _registry_error(file.artifact_uri, error) from error
-    except OSError as error:
+    except (MlflowException, OSError) as error:
+        if _cut_off(error):
+            raise FetchError(
+                f"{file.artifact_uri}: the download was cut off ({_reason(error)})",
+                "try again; nothing was kept",
+            ) from error
+        if isinstance(error, MlflowException):
+            raise _registry_error(file.artifact_uri, error) from error
         raise FetchError(
             f"{file.artifact_uri}: the download failed ({_reason(error)})",
             "try again; nothing was kept",
         ) from error
     os.replace(local, target)
+
+
+_CUT_OFF = ("ChunkedEncodingError", "IncompleteRead", "ProtocolError", "ContentDecodingError")
+"""What requests and urllib3 raise when a response ends before its Content-Length (MLflow's
+downloads go through requests, and may wrap the error in its own exception)."""
+
+
+def _cut_off(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if type(seen).__name__ in _CUT_OFF or "Connection broken" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _registry_error(where: str, error: Any) -> FetchError:

@@ -1,4 +1,5 @@
-"""``mlgitops fetch``: download a model's artifact into the cache, checked against model.yaml.
+"""``mlgitops fetch``: download a model's artifact into the cache, checked against model.yaml;
+and the files ``mlgitops build`` puts in a model's image, each checked (fetched when missing).
 
 Everything is staged first and reaches the cache only when every file of the model (the graph
 and each external data file) has its recorded sha256: a failed fetch leaves nothing behind.

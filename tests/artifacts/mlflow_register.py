@@ -1,6 +1,6 @@
 """Run by tests/artifacts/servers.py in MLflow's own venv: log and register ONNX models.
 
-usage: python mlflow_register.py TRACKING_URI PLAN.json
+usage: python mlflow_register.py TRACKING_URI PLAN.json [OUTSIDER PASSWORD]
 PLAN: [{"name": registered model, "file": ONNX file, "alias": optional alias, "external": bool}]
 Prints one JSON line per version: {"name", "version", "folder"}, where folder holds the logged
 model as the registry serves it (downloaded back), so tests compare against what MLflow stored.
@@ -40,6 +40,12 @@ def main() -> None:
             artifact_uri=f"models:/{item['name']}/{version}", dst_path=folder
         )
         print(json.dumps({"name": item["name"], "version": version, "folder": folder}))
+    if len(sys.argv) > 4:
+        # A user of the basic-auth app with no permission on any model.
+        from mlflow.server import get_app_client
+
+        auth = get_app_client("basic-auth", tracking_uri=tracking_uri)
+        auth.create_user(sys.argv[3], sys.argv[4])
 
 
 if __name__ == "__main__":

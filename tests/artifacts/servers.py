@@ -9,6 +9,7 @@ import contextlib
 import http.server
 import json
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -255,15 +256,34 @@ def put_objects(server: S3Server, objects: Mapping[str, bytes]) -> None:
 # --- MLflow --------------------------------------------------------------------------------
 
 
+MLFLOW_ADMIN = ("admin", "admin-password-for-tests")
+MLFLOW_OUTSIDER = ("outsider", "outsider-password-for-tests")
+"""A user the registry knows but grants nothing (MLflow's basic-auth app, NO_PERMISSIONS)."""
+
+
 def start_mlflow_server(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """``mlflow server`` with its basic-auth app: the admin logs and reads models, any other
+    user gets MLflow's own 401 (wrong password) or 403 (no permission on the model)."""
     require(MLFLOW, "make artifact-test-deps")
     port = free_port()
     log = workdir / "mlflow.log"
+    auth_config = workdir / "basic_auth.ini"
+    auth_config.write_text(
+        "[mlflow]\n"
+        "default_permission = NO_PERMISSIONS\n"
+        f"database_uri = sqlite:///{workdir / 'basic_auth.db'}\n"
+        f"admin_username = {MLFLOW_ADMIN[0]}\n"
+        f"admin_password = {MLFLOW_ADMIN[1]}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+        encoding="utf-8",
+    )
     output = log.open("wb")
     process = subprocess.Popen(
         [
             str(MLFLOW),
             "server",
+            "--app-name",
+            "basic-auth",
             "--host",
             "127.0.0.1",
             "--port",
@@ -278,13 +298,23 @@ def start_mlflow_server(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
         stdout=output,
         stderr=subprocess.STDOUT,
         cwd=workdir,
-        env={**os.environ, **QUIET_MLFLOW},
+        env={
+            **os.environ,
+            **QUIET_MLFLOW,
+            "MLFLOW_AUTH_CONFIG_PATH": str(auth_config),
+            # The auth app's Flask sessions (CSRF) need a key; a fresh one per session.
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
+        },
         start_new_session=True,
     )
     output.close()
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/health", process, log, 180)
     return url, process
+
+
+def mlflow_login(user: tuple[str, str]) -> dict[str, str]:
+    return {"MLFLOW_TRACKING_USERNAME": user[0], "MLFLOW_TRACKING_PASSWORD": user[1]}
 
 
 def register_models(
@@ -297,11 +327,11 @@ def register_models(
     plan_file.write_text(json.dumps(plan), encoding="utf-8")
     script = Path(__file__).with_name("mlflow_register.py")
     result = subprocess.run(
-        [str(MLFLOW_PYTHON), str(script), tracking_uri, str(plan_file)],
+        [str(MLFLOW_PYTHON), str(script), tracking_uri, str(plan_file), *MLFLOW_OUTSIDER],
         capture_output=True,
         text=True,
         cwd=workdir,
-        env={**os.environ, **QUIET_MLFLOW},
+        env={**os.environ, **QUIET_MLFLOW, **mlflow_login(MLFLOW_ADMIN)},
         check=False,
         timeout=300,
     )

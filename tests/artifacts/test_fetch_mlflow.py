@@ -14,6 +14,8 @@ from tests.artifacts.conftest import Registry, Workspace, model_yaml, sha256
 @pytest.fixture
 def tracking(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Registry:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry.url)
+    for name, value in servers.mlflow_login(servers.MLFLOW_ADMIN).items():
+        monkeypatch.setenv(name, value)
     return registry
 
 
@@ -57,7 +59,7 @@ def test_fetch_brings_the_external_data_mlflow_saved_beside_the_graph(
 def moved_alias(tracking: Registry) -> Iterator[None]:
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking.url)
+    client = MlflowClient(tracking_uri=tracking.url)  # as the admin (the fixture's login)
     client.set_registered_model_alias("moving", "champion", "2")
     yield
     client.set_registered_model_alias("moving", "champion", "1")
@@ -105,6 +107,36 @@ def test_unknown_names_versions_and_aliases_are_not_found(
     assert workspace.cached() == []
 
 
+@pytest.mark.parametrize(
+    ("user", "answer"),
+    [
+        pytest.param((servers.MLFLOW_ADMIN[0], "wrong password"), "401", id="wrong-password"),
+        pytest.param(servers.MLFLOW_OUTSIDER, "403", id="no-permission"),
+    ],
+)
+def test_access_denied_by_the_tracking_server_is_located_at_the_uri(
+    workspace: Workspace,
+    tracking: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    user: tuple[str, str],
+    answer: str,
+) -> None:
+    for name, value in servers.mlflow_login(user).items():
+        monkeypatch.setenv(name, value)
+    workspace.write_model(model_yaml("uri: 'models:/plain/1'", tracking.models["plain"][0]))
+
+    outcome = workspace.run("fetch")
+
+    assert outcome.exit_code == 1
+    first, hint = outcome.stderr.splitlines()[:2]
+    assert first.startswith(
+        "models/fraud/model.yaml:6:19: models:/plain/1: access denied by the tracking server ("
+    ), outcome.stderr
+    assert answer in first
+    assert "MLFLOW_TRACKING_USERNAME" in hint
+    assert workspace.cached() == []
+
+
 def test_server_down_says_it_cannot_reach_it(
     workspace: Workspace, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,10 +155,10 @@ def test_server_down_says_it_cannot_reach_it(
 
 
 def test_download_cut_off_in_the_middle_leaves_nothing(
-    workspace: Workspace, registry: Registry, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, tracking: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    served = registry.models["plain"][0]
-    host, port = registry.url.removeprefix("http://").split(":")
+    served = tracking.models["plain"][0]
+    host, port = tracking.url.removeprefix("http://").split(":")
     proxy = servers.CuttingProxy((host, int(port)), limit=len(served.graph) // 2)
     try:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{proxy.port}")
@@ -136,5 +168,8 @@ def test_download_cut_off_in_the_middle_leaves_nothing(
         proxy.close()
 
     assert outcome.exit_code == 1
-    assert outcome.stderr.startswith("models/fraud/model.yaml:6:"), outcome.stderr
+    assert outcome.stderr.startswith("models/fraud/model.yaml:6:19: mlflow-artifacts:/"), (
+        outcome.stderr
+    )
+    assert ": the download was cut off (" in outcome.stderr.splitlines()[0]
     assert workspace.cached() == []

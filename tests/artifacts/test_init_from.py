@@ -45,6 +45,8 @@ def test_init_from_an_alias_notes_the_version_it_named(
     workspace: Workspace, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry.url)
+    for name, value in servers.mlflow_login(servers.MLFLOW_ADMIN).items():
+        monkeypatch.setenv(name, value)
 
     outcome = workspace.run("init", "scorer", "--from", "models:/plain@champion")
 

@@ -219,3 +219,12 @@ def test_bad_artifact_sources_are_located_errors(
     assert outcome.exit_code == 1
     assert outcome.stderr.startswith("models/fraud/model.yaml:6:"), outcome.stderr
     assert message in outcome.stderr
+
+
+def test_the_note_is_a_notice_under_github_actions(workspace: Workspace, split: Exported) -> None:
+    workspace.write_model(model_yaml("uri: 's3://models/fraud/model.onnx'", split))
+    outcome = workspace.run("--format", "github", "validate", "--skip-build")
+    assert outcome.exit_code == 0
+    assert outcome.stderr.startswith(
+        "::notice file=models/fraud/model.yaml,line=6,col=19::not checked here: "
+    )
