@@ -43,9 +43,11 @@ class ArtifactCache:
         self.root = root
 
     def path(self, sha256: str) -> Path:
+        """Where the file with this sha256 is (or would be) kept."""
         return self.root / "sha256" / sha256
 
     def has(self, sha256: str) -> bool:
+        """Whether a verified file with this sha256 is kept."""
         return self.path(sha256).is_file()
 
     @contextmanager

@@ -21,6 +21,8 @@ LFS_HINT = "run `git lfs pull` in this clone; in a GitHub workflow, check out wi
 
 @dataclass(frozen=True)
 class Pointer:
+    """What a pointer file says of the file it stands for."""
+
     oid: str
     """The sha256 of the file the pointer stands for."""
     size: int

@@ -37,6 +37,7 @@ class RegistryModel:
         return f"models:/{self.name}@{self.alias}" if self.alias else self.uri_for(self.version)
 
     def uri_for(self, version: str) -> str:
+        """The uri of one version of this model (what an alias resolved to)."""
         return f"models:/{self.name}/{version}"
 
 

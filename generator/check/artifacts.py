@@ -8,13 +8,20 @@ error: a pull request checked offline does not fail for that alone.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from generator.artifacts.cache import ArtifactCache, default_cache
 from generator.artifacts.external import LocationError, NotOnnxError, external_locations
 from generator.artifacts.lfs import LFS_HINT
 from generator.artifacts.reference import UriError, parse_uri
-from generator.check.artifact_files import ArtifactFile, data_file, graph_file, leaves_folder
+from generator.check.artifact_files import (
+    GRAPH_NAME,
+    ArtifactFile,
+    data_file,
+    graph_file,
+    leaves_folder,
+)
 from generator.digest import file_sha256
 from generator.layout import RepoLayout
 from generator.load.modelspec import ModelSource
@@ -24,12 +31,15 @@ from generator.problems import Problem, Severity
 
 
 def artifact_field(model: ModelSource) -> PathKey:
+    """Where model.yaml says where the artifact is: errors about the source point there."""
     return ("spec", "artifact", "uri" if model.artifact_uri else "path")
 
 
 def check_artifact(
     layout: RepoLayout, model: ModelSource, cache: ArtifactCache | None = None
 ) -> Iterator[Problem]:
+    """Every problem (and note) of the model's artifact files; ``cache`` defaults to the
+    environment's (``$XDG_CACHE_HOME/mlgitops``)."""
     cache = cache or default_cache()
     problems = list(source_problems(layout, model))
     if problems:
@@ -44,6 +54,7 @@ def check_artifact(
 
 
 def source_problems(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
+    """A uri no source understands; a path outside the model folder or missing."""
     doc = model.document
     if model.artifact_uri:
         try:
@@ -221,17 +232,14 @@ def _notes(model: ModelSource, cache: ArtifactCache) -> Iterator[Problem]:
 
 
 def _note(model: ModelSource, field: PathKey, message: str, hint: str) -> Problem:
-    located = model.document.problem(field, message, hint)
-    return Problem(
-        located.file, located.line, located.column, message, hint, severity=Severity.NOTE
-    )
+    return replace(model.document.problem(field, message, hint), severity=Severity.NOTE)
 
 
 def lfs_note(model: ModelSource, file: ArtifactFile) -> Problem:
     """A pointer whose oid is the recorded sha256: right, but its content is not here."""
     checked = (
         "its content was not checked"
-        if file.name != "model.onnx"
+        if file.name != GRAPH_NAME
         else ("the signature and the external data were not checked")
     )
     return _note(
