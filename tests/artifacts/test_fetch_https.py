@@ -134,3 +134,23 @@ def test_server_down_says_it_cannot_reach_it(
     assert outcome.exit_code == 1
     assert outcome.stderr.startswith(f"models/fraud/model.yaml:6:19: {url}: cannot reach the ")
     assert workspace.cached() == []
+
+
+def test_staging_left_by_a_killed_fetch_is_swept_by_the_next(
+    workspace: Workspace, trusted: servers.WebServer, split: Exported
+) -> None:
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = workspace.cache / "partial" / f"{dead.pid}.abc123"
+    leftover.mkdir(parents=True)
+    (leftover / "graph").write_bytes(split.graph[:100])
+    url = publish(trusted, "sweep", split)
+    workspace.write_model(model_yaml(f"uri: '{url}'", split))
+
+    outcome = workspace.run("fetch")
+
+    assert outcome.exit_code == 0, outcome.stderr
+    assert not leftover.exists()
+    assert workspace.cached() == sorted([split.sha256, sha256(split.data["weights.bin"])])

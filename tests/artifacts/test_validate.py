@@ -228,3 +228,29 @@ def test_the_note_is_a_notice_under_github_actions(workspace: Workspace, split: 
     assert outcome.stderr.startswith(
         "::notice file=models/fraud/model.yaml,line=6,col=19::not checked here: "
     )
+
+
+def test_lfs_pointer_of_a_data_file_is_compared_by_oid(
+    workspace: Workspace, split: Exported
+) -> None:
+    """The pointer rule holds for every file of the artifact, the data files too."""
+    data = split.data["model.onnx.data"]
+    workspace.write_model(
+        model_yaml("path: model.onnx", split),
+        {"model.onnx": split.graph, "model.onnx.data": pointer(sha256(data), len(data))},
+    )
+    matching = workspace.run("validate", "--skip-build")
+    assert matching.exit_code == 0, matching.stderr
+    assert (
+        "note: models/fraud/model.onnx.data is a Git LFS pointer whose oid matches sha256; "
+        "its content was not checked" in matching.stderr
+    )
+
+    other = "cd" * 32
+    (workspace.root / "models/fraud/model.onnx.data").write_bytes(pointer(other, 5))
+    changed = workspace.run("validate", "--skip-build")
+    assert changed.exit_code == 1
+    assert (
+        f"models/fraud/model.onnx.data is a Git LFS pointer to sha256 {other}, not the one "
+        "written here" in changed.stderr
+    )
