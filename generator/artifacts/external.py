@@ -9,6 +9,7 @@ never from the folder's listing, so a stray file is not shipped and a missing on
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,31 @@ class LocationError(ExternalDataError):
     """A graph names a data file outside its own folder (which ONNX itself refuses to read)."""
 
 
+def load_graph(path: Path) -> onnx.ModelProto:
+    """The ONNX model in ``path`` without its external data (NotOnnxError when it is none).
+
+    validate reads each graph twice in a row (its signature, then its data files): the last
+    two parses are kept, keyed by the file's identity, so a large graph is parsed once.
+    """
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise NotOnnxError(f"not an ONNX model ({error})") from error
+    return _parse(str(path), status.st_mtime_ns, status.st_size, status.st_ino)
+
+
+@lru_cache(maxsize=2)
+def _parse(path: str, mtime_ns: int, size: int, inode: int) -> onnx.ModelProto:
+    import onnx
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+    del mtime_ns, size, inode  # part of the cache key only
+    try:
+        return onnx.load(path, load_external_data=False)
+    except (DecodeError, OSError, ValueError, RuntimeError) as error:
+        raise NotOnnxError(f"not an ONNX model ({error})") from error
+
+
 def external_locations(graph_file: Path) -> list[str]:
     """The distinct data file locations ``graph_file`` references, sorted.
 
@@ -37,12 +63,8 @@ def external_locations(graph_file: Path) -> list[str]:
     is absolute or climbs out of the graph's folder.
     """
     import onnx
-    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
-    try:
-        model = onnx.load(str(graph_file), load_external_data=False)
-    except (DecodeError, OSError, ValueError, RuntimeError) as error:
-        raise NotOnnxError(f"not an ONNX model ({error})") from error
+    model = load_graph(graph_file)
     locations = set()
     for tensor in _tensors(model.graph):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
