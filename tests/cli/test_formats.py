@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.errors import ExitCode
-from tests.generator.conftest import run_cli
+from tests.conftest import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
