@@ -16,7 +16,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from tests.artifacts import servers
-from tests.policy.conftest import REPO_ROOT, Outcome, run_cli
+from tests.conftest import Outcome, run_cli
+from tests.policy.conftest import REPO_ROOT
 
 WIDTH = 64
 """Weights of WIDTH x WIDTH float32: 16 KiB, above ONNX's 1 KiB external data threshold."""
