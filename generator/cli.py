@@ -16,6 +16,7 @@ from generator.delivery.commands import build_command, promote_command
 from generator.diff.command import diff
 from generator.kustomize import KustomizeMissing
 from generator.layout import RepoLayout
+from generator.monitoring.command import profile
 from generator.pipeline import (
     Plan,
     build_one,
@@ -251,3 +252,4 @@ main.add_command(init)
 main.add_command(schema)
 main.add_command(build_command)
 main.add_command(promote_command)
+main.add_command(profile)

@@ -10,6 +10,7 @@ from pathlib import Path
 from generator.inputschema import did_you_mean
 from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
+from generator.monitoring.check import check_monitoring
 from generator.platform import Environment, Platform
 from generator.policy.engine import rule_ids
 from generator.problems import Problem
@@ -161,6 +162,7 @@ def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> I
             f"rename the folder or set name: {model.folder}",
         )
     yield from check_artifact(layout, model)
+    yield from check_monitoring(layout, model, platform)
     known_rules = rule_ids()
     for index, waiver in enumerate(model.waivers):
         if waiver.rule not in known_rules:

@@ -24,6 +24,7 @@ from generator.delivery.context import content_hash, context_files, context_tar
 from generator.delivery.progress import Progress
 from generator.delivery.registry import manifest_digest, split_reference
 from generator.delivery.release import image_tag
+from generator.layout import RepoLayout
 
 RUNTIME_DOCKERFILES = {"cpu": "serving/Dockerfile", "gpu": "serving/Dockerfile.gpu"}
 MODEL_DOCKERFILE = "serving/Dockerfile.model"
@@ -175,6 +176,11 @@ def build_model_image(
     """``artifact`` is repository-relative; the caller has checked its sha256 already."""
     model_dir = f"models/{name}"
     extra = {f"{model_dir}/{MODEL_ARTIFACT_NAME}": (root / artifact).read_bytes()}
+    # The reference profile travels beside the artifact; the server finds it through
+    # MODEL_PROFILE (serving/Dockerfile.model).
+    profile = RepoLayout(root).profile_file(name)
+    if profile.is_file():
+        extra[f"{model_dir}/{profile.name}"] = profile.read_bytes()
     context = context_tar(root, [MODEL_DOCKERFILE], extra)
     args = {
         "RUNTIME_IMAGE": runtime,

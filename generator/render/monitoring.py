@@ -157,6 +157,8 @@ def rule_groups(spec: Resolved) -> list[Object]:
 
 
 def prometheus_rule(spec: Resolved) -> Object:
+    from generator.render.drift import drift_rule_groups  # it builds on this module
+
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -164,7 +166,7 @@ def prometheus_rule(spec: Resolved) -> Object:
             "name": spec.model,
             "labels": model_labels(spec.model, spec.owner, spec.version),
         },
-        "spec": {"groups": rule_groups(spec)},
+        "spec": {"groups": rule_groups(spec) + drift_rule_groups(spec)},
     }
 
 

@@ -89,6 +89,9 @@ def test_dashboard_is_labelled_for_the_grafana_sidecar_and_shows_gpu_for_gpu_mod
         "Request latency",
         "Inference time (ONNX Runtime)",
         "Replicas",
+        "Input drift (PSI per feature)",
+        "Prediction drift (PSI per output)",
+        "Predictions: live share per class or bin vs reference",
         "GPU utilisation",
     ]
     assert "GPU utilisation" not in cpu["data"]["iris-classifier.json"]
