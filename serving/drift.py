@@ -8,9 +8,11 @@ index from these counters (the generated recording rules ``mlgitops:input_drift_
 profile: at most ``bins`` series per feature and per output column, ``classes + 1`` per class
 output, all created at start so that an empty bin is a 0, not a missing series.
 
-Per request the work is vectorised (one comparison of the rows against every edge, one
-``bincount``) and lands in a numpy array; a background thread adds the array to the Prometheus
-counters once a second, so a request never pays for the counters' locks and files.
+A request only queues references to its input and output arrays. Once a second a background
+thread joins the queued rows per tensor and bins them at once, vectorised (a ``searchsorted``
+and a ``bincount`` per column), then adds the counts to the Prometheus counters: a
+request pays neither for numpy's per-call overhead nor for the counters' locks and files.
+(Binning each request on its own path cost 160 us at 1 row, half of a whole request.)
 
 Bins: bin ``i`` of a feature with sorted edges ``e`` holds the values ``x`` with
 ``e[i-1] <= x < e[i]`` (bin 0 is open below, the last bin open above); NaN is counted nowhere.
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 OTHER_CLASS = "__other__"
 """The bin of a class output that counts labels the reference never produced."""
 FLUSH_SECONDS = 1.0
+MAX_QUEUED = 4096
+"""Requests queued before the request that fills the queue bins them itself (bounds memory)."""
 PROFILE_KIND = "ModelProfile"
 
 INPUT_BINS = Counter(
@@ -78,7 +82,7 @@ def bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
     ``values``: any shape; ``edges``: sorted, 1-D. NaN gets 0; callers drop NaN themselves.
     """
-    return np.searchsorted(edges, values, side="right").astype(np.int64)
+    return np.searchsorted(edges, values, side="right").astype(np.int64, copy=False)
 
 
 def class_labels(array: np.ndarray) -> np.ndarray:
@@ -183,19 +187,35 @@ def parse_profile(text: str) -> Profile:
 
 
 class _Group:
-    """The watched columns of one tensor, binned together."""
+    """The watched columns of one tensor."""
 
     def __init__(self, tensor: str, dists: Sequence[tuple[int, Distribution]]) -> None:
         self.tensor = tensor
         self.classes = [(slot, d) for slot, d in dists if d.classes is not None]
-        binned = [(slot, d) for slot, d in dists if d.edges is not None]
-        width = max((len(d.edges or ()) for _, d in binned), default=0)
-        # NaN padding: no value is >= NaN, so a shorter edge list just has fewer bins.
-        self.edges = np.full((len(binned), width), np.nan)
-        for row, (_, d) in enumerate(binned):
-            self.edges[row, : len(d.edges or ())] = d.edges or ()
-        self.binned_slots = np.array([slot for slot, _ in binned], dtype=np.int64)
-        self.binned_columns = np.array([d.column for _, d in binned], dtype=np.int64)
+        self.binned = [
+            (slot, d, np.asarray(d.edges, dtype=np.float64))
+            for slot, d in dists
+            if d.edges is not None
+        ]
+
+
+def _as_integers(classes: Sequence[str]) -> np.ndarray | None:
+    """The class labels as int64, when every one is the decimal form of an integer."""
+    try:
+        numbers = np.array([int(c) for c in classes], dtype=np.int64)
+    except ValueError:
+        return None
+    return numbers if [str(n) for n in numbers.tolist()] == list(classes) else None
+
+
+def _integer_class_counts(column: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Counts per class of integer labels (in the order of ``numbers``), then OTHER_CLASS."""
+    order = np.argsort(numbers)
+    ordered = numbers[order]
+    position = np.searchsorted(ordered, column).clip(max=len(ordered) - 1)
+    known = ordered[position] == column
+    slots = np.where(known, order[position], len(numbers))
+    return np.bincount(slots, minlength=len(numbers) + 1)
 
 
 class DriftMonitor:
@@ -213,10 +233,14 @@ class DriftMonitor:
         # Slot s of the pending array counts bins offsets[s] .. offsets[s] + len(bins) - 1.
         sizes = [len(d.bins) for d in self._dists]
         self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self._pending = np.zeros(int(self._offsets[-1]), dtype=np.int64)
+        self._size = int(self._offsets[-1])
+        self._queue: list[tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]] = []
         self._class_index = [
             {label: i for i, label in enumerate(d.bins)} if d.classes is not None else {}
             for d in self._dists
+        ]
+        self._class_numbers = [
+            _as_integers(d.classes) if d.classes is not None else None for d in self._dists
         ]
         self._inputs = self._groups(list(enumerate(watched)))
         self._outputs = self._groups([(len(watched) + i, d) for i, d in enumerate(profile.outputs)])
@@ -240,33 +264,66 @@ class DriftMonitor:
         return {t: _Group(t, [(s, d) for s, d in dists if d.tensor == t]) for t in tensors}
 
     def _count(self, groups: Mapping[str, _Group], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
-        total = np.zeros_like(self._pending)
+        total = np.zeros(self._size, dtype=np.int64)
         for tensor, group in groups.items():
             array = arrays.get(tensor)
             if array is None:
                 continue
             table = columns(array)
-            if len(group.binned_slots):
-                values = table[:, group.binned_columns].astype(np.float64, copy=False)
-                bins = (values[:, :, None] >= group.edges[None, :, :]).sum(axis=2)
-                flat = bins + self._offsets[group.binned_slots][None, :]
-                total += np.bincount(flat[~np.isnan(values)], minlength=len(total))
+            if group.binned:
+                # One contiguous float64 row per column: searchsorted then reads memory in order.
+                transposed = np.ascontiguousarray(table.T, dtype=np.float64)
+                has_nan = bool(np.isnan(transposed).any())
+            for slot, dist, edges in group.binned:
+                values = transposed[dist.column]
+                if has_nan:
+                    values = values[~np.isnan(values)]
+                base = int(self._offsets[slot])
+                total[base : base + len(edges) + 1] += np.bincount(
+                    bin_index(values, edges), minlength=len(edges) + 1
+                )
             for slot, dist in group.classes:
-                labels, counts = np.unique(class_labels(table[:, dist.column]), return_counts=True)
+                column = table[:, dist.column]
+                base = int(self._offsets[slot])
+                numbers = self._class_numbers[slot]
+                if numbers is not None and column.dtype.kind in "biu":
+                    total[base : base + len(dist.bins)] += _integer_class_counts(column, numbers)
+                    continue
+                # Strings: count each distinct label once, then look it up.
+                labels, counts = np.unique(column, return_counts=True)
                 index = self._class_index[slot]
                 other = index[OTHER_CLASS]
-                base = int(self._offsets[slot])
-                for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
+                for label, count in zip(
+                    class_labels(labels).tolist(), counts.tolist(), strict=True
+                ):
                     total[base + index.get(label, other)] += count
         return total
 
+    def counts(
+        self, batch: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
+    ) -> np.ndarray:
+        """Counts per bin (int64, one entry per series) of a batch of (inputs, outputs): the
+        rows of each tensor are joined and binned at once."""
+        total = np.zeros(self._size, dtype=np.int64)
+        for side, groups in ((0, self._inputs), (1, self._outputs)):
+            joined = {}
+            for tensor in groups:
+                parts = [columns(item[side][tensor]) for item in batch if tensor in item[side]]
+                if parts:
+                    joined[tensor] = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            total += self._count(groups, joined)
+        return total
+
     def observe(self, inputs: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray]) -> None:
-        """Count one request's input rows and the outputs it computed."""
-        counts = self._count(self._inputs, inputs) + self._count(self._outputs, outputs)
+        """Queue one request's inputs and the outputs it computed; they are binned in batches,
+        once a second or every MAX_QUEUED requests, off the request's path."""
         with self._lock:
-            self._pending += counts
+            self._queue.append((inputs, outputs))
+            full = len(self._queue) >= MAX_QUEUED
             if self._flusher is None:
                 self._start_flusher()
+        if full:
+            self.flush()
 
     def _start_flusher(self) -> None:
         # Started on first use, so in each gunicorn worker after the fork, never in the master.
@@ -279,9 +336,12 @@ class DriftMonitor:
             self.flush()
 
     def flush(self) -> None:
-        """Add the counts gathered since the last flush to the Prometheus counters."""
+        """Bin the queued requests and add the counts to the Prometheus counters."""
         with self._lock:
-            pending, self._pending = self._pending, np.zeros_like(self._pending)
+            batch, self._queue = self._queue, []
+        if not batch:
+            return
+        pending = self.counts(batch)
         for index in np.flatnonzero(pending).tolist():
             self._children[index].inc(int(pending[index]))
 

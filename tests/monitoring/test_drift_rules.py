@@ -81,8 +81,7 @@ def counter_series(
     for batch in batches:
         label, probabilities = session.run(None, {"input": batch})
         per_minute.append(
-            monitor._count(monitor._inputs, {"input": batch})
-            + monitor._count(monitor._outputs, {"label": label, "probabilities": probabilities})
+            monitor.counts([({"input": batch}, {"label": label, "probabilities": probabilities})])
         )
     cumulative = np.vstack([np.zeros_like(per_minute[0]), np.cumsum(per_minute, axis=0)])
     series = []

@@ -1,0 +1,73 @@
+"""DriftMonitor's binning rules, in process: bin edges are half-open ``[e[i-1], e[i])``, NaN is
+counted nowhere, labels the reference never produced go to ``__other__``, string labels count
+like integer ones, and a batch counts exactly what its requests count one by one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from serving.drift import OTHER_CLASS, Distribution, DriftMonitor, Profile, bin_index
+
+
+def monitor(classes: tuple[str, ...] = ("0", "1", "2")) -> DriftMonitor:
+    profile = Profile(
+        model="m",
+        artifact_sha256="0" * 64,
+        features=(
+            Distribution("x", "input", 0, (1.0, 2.0), None, (0.2, 0.5, 0.3)),
+            Distribution("y", "input", 1, (0.0,), None, (0.5, 0.5)),
+        ),
+        outputs=(Distribution("label", "label", 0, None, classes, (0.2, 0.3, 0.5)),),
+    )
+    return DriftMonitor(f"m-{'-'.join(classes)}", profile)
+
+
+def test_edges_are_half_open_and_values_on_an_edge_go_up() -> None:
+    edges = np.array([1.0, 2.0])
+    assert bin_index(np.array([-np.inf, 0.5, 1.0, 1.5, 2.0, 9.0, np.inf]), edges).tolist() == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        2,
+    ]
+
+
+def test_counts_per_series_in_profile_order() -> None:
+    watched = monitor()
+    inputs = {"input": np.array([[0.5, -1.0], [1.0, 0.0], [2.5, np.nan]], dtype=np.float32)}
+    outputs = {"label": np.array([2, 2, 7], dtype=np.int64)}
+
+    counts = watched.counts([(inputs, outputs)])
+
+    # x: bins 0,1,2 | y: bins 0,1 (NaN nowhere) | label: 0,1,2,__other__
+    assert counts.tolist() == [1, 1, 1, 1, 1, 0, 0, 2, 1]
+
+
+def test_string_labels_count_like_integer_ones() -> None:
+    watched = monitor(("cat", "dog", "eel"))
+    outputs = {"label": np.array([b"dog", b"dog", b"fox"], dtype=np.object_)}
+
+    counts = watched.counts([({}, outputs)])
+
+    assert counts[-4:].tolist() == [0, 2, 0, 1]
+    assert OTHER_CLASS == "__other__"
+
+
+def test_a_batch_counts_what_its_requests_count_one_by_one() -> None:
+    watched = monitor()
+    rng = np.random.default_rng(3)
+    requests = [
+        (
+            {"input": rng.normal(1.5, 1.0, (rows, 2)).astype(np.float32)},
+            {"label": rng.integers(0, 4, rows)},
+        )
+        for rows in (1, 5, 64, 2)
+    ]
+    one_by_one = sum(watched.counts([request]) for request in requests)
+
+    assert watched.counts(requests).tolist() == pytest.approx(np.asarray(one_by_one).tolist())
+    assert int(watched.counts(requests)[:3].sum()) == 72
