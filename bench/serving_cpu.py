@@ -1,7 +1,7 @@
 """CPU cost per inference request of mlgitops-serve, measured so that a busy machine matters little.
 
     python -m bench.serving_cpu [--label NAME] [--requests N] [--seconds S] [--repeat R]
-                                [--no-server]
+                                [--no-server] [--model-profile PATH]
 
 Two measurements, both in CPU time rather than wall time, because on two shared cores CPU per
 request is what limits throughput and other jobs inflate wall time but not our own CPU time:
@@ -95,7 +95,7 @@ def _call(app: Wsgi, path: str, payload: bytes) -> str:
     return status
 
 
-def in_process(requests: int, repeat: int, work: Path) -> dict[str, float]:
+def in_process(requests: int, repeat: int, work: Path, profile: str = "") -> dict[str, float]:
     """CPU microseconds per request through the WSGI app, per scenario."""
     # prometheus-client picks its multiprocess store when first imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(work / "metrics")
@@ -109,7 +109,9 @@ def in_process(requests: int, repeat: int, work: Path) -> dict[str, float]:
     root = logging.getLogger()
     root.handlers[:] = [sink]
     root.setLevel(logging.INFO)
-    settings = Settings(model_path=str(MODEL), model_name="iris", workers=2, threads=4)
+    settings = Settings(
+        model_path=str(MODEL), model_name="iris", workers=2, threads=4, model_profile=profile
+    )
     app: Wsgi = create_app(settings)
     out = {}
     for name, path, payload in IN_PROCESS:
@@ -244,14 +246,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-server", action="store_true", help="in-process only")
     parser.add_argument("--workers", default="2", help="WORKERS of the server")
     parser.add_argument("--threads", default="1", help="THREADS of the server")
+    parser.add_argument(
+        "--model-profile", default="", help="MODEL_PROFILE: drift counting on (docs/monitoring.md)"
+    )
     args = parser.parse_args(argv)
     server_env = {"WORKERS": args.workers, "THREADS": args.threads}
+    if args.model_profile:
+        server_env["MODEL_PROFILE"] = args.model_profile
     with tempfile.TemporaryDirectory(prefix="bench-serving-cpu-") as tmp:
         work = Path(tmp)
         run: dict[str, Any] = {
             "commit": _git_commit(),
             "load_average": os.getloadavg()[0],
-            "in_process_us": in_process(args.requests, args.repeat, work),
+            "in_process_us": in_process(args.requests, args.repeat, work, args.model_profile),
         }
         if not args.no_server:
             run["server_env"] = server_env

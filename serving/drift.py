@@ -16,7 +16,7 @@ request pays neither for numpy's per-call overhead nor for the counters' locks a
 
 Bins: bin ``i`` of a feature with sorted edges ``e`` holds the values ``x`` with
 ``e[i-1] <= x < e[i]`` (bin 0 is open below, the last bin open above); NaN is counted nowhere.
-The generator's profiler uses `bin_index` too, so the profile and the server cannot disagree.
+The generator's profiler counts with `bin_counts` too: the profile and the server agree.
 """
 
 from __future__ import annotations
@@ -77,12 +77,20 @@ class ProfileError(ValueError):
     """The profile file is missing, unreadable or does not describe this model."""
 
 
-def bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Bin of each value: the number of edges at or below it (int64, same shape as ``values``).
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """How many of ``values`` fall in each of the ``len(edges) + 1`` bins (int64), bin ``i``
+    holding ``edges[i-1] <= x < edges[i]``: the first bin open below, the last open above.
 
-    ``values``: any shape; ``edges``: sorted, 1-D. NaN gets 0; callers drop NaN themselves.
+    ``values``: 1-D, compared as float64, without NaN (callers drop it); ``edges``: sorted.
+    Counting the values at or above each edge (one vectorised comparison per edge) and taking
+    differences needs no per-value bin index: on 10 bins several times faster than a binary
+    search per value, whose branches a real distribution keeps mispredicting.
     """
-    return np.searchsorted(edges, values, side="right").astype(np.int64, copy=False)
+    values = np.asarray(values, dtype=np.float64)
+    at_or_above = [len(values)]
+    at_or_above += [int(np.count_nonzero(values >= edge)) for edge in np.asarray(edges).tolist()]
+    at_or_above.append(0)
+    return -np.diff(np.array(at_or_above, dtype=np.int64))
 
 
 def class_labels(array: np.ndarray) -> np.ndarray:
@@ -210,12 +218,15 @@ def _as_integers(classes: Sequence[str]) -> np.ndarray | None:
 
 def _integer_class_counts(column: np.ndarray, numbers: np.ndarray) -> np.ndarray:
     """Counts per class of integer labels (in the order of ``numbers``), then OTHER_CLASS."""
-    order = np.argsort(numbers)
-    ordered = numbers[order]
-    position = np.searchsorted(ordered, column).clip(max=len(ordered) - 1)
-    known = ordered[position] == column
-    slots = np.where(known, order[position], len(numbers))
-    return np.bincount(slots, minlength=len(numbers) + 1)
+    low, high = int(numbers.min()), int(numbers.max())
+    if low >= 0 and high < 4096:
+        # Small non-negative labels (the usual class indices): one bincount, no search.
+        inside = column[(column >= 0) & (column <= high)]
+        per_value = np.bincount(inside.astype(np.int64, copy=False), minlength=high + 1)
+        known = per_value[numbers]
+    else:
+        known = np.array([np.count_nonzero(column == n) for n in numbers.tolist()], dtype=np.int64)
+    return np.append(known, len(column) - int(known.sum()))
 
 
 class DriftMonitor:
@@ -279,9 +290,7 @@ class DriftMonitor:
                 if has_nan:
                     values = values[~np.isnan(values)]
                 base = int(self._offsets[slot])
-                total[base : base + len(edges) + 1] += np.bincount(
-                    bin_index(values, edges), minlength=len(edges) + 1
-                )
+                total[base : base + len(edges) + 1] += bin_counts(values, edges)
             for slot, dist in group.classes:
                 column = table[:, dist.column]
                 base = int(self._offsets[slot])
@@ -308,9 +317,14 @@ class DriftMonitor:
         for side, groups in ((0, self._inputs), (1, self._outputs)):
             joined = {}
             for tensor in groups:
-                parts = [columns(item[side][tensor]) for item in batch if tensor in item[side]]
-                if parts:
-                    joined[tensor] = parts[0] if len(parts) == 1 else np.concatenate(parts)
+                parts = [item[side][tensor] for item in batch if tensor in item[side]]
+                if not parts:
+                    continue
+                try:
+                    # Requests of one model differ only in their first dimension.
+                    joined[tensor] = columns(np.concatenate(parts) if len(parts) > 1 else parts[0])
+                except ValueError:  # scalars, or shapes that differ beyond the first dimension
+                    joined[tensor] = np.concatenate([columns(part) for part in parts])
             total += self._count(groups, joined)
         return total
 

@@ -7,7 +7,7 @@ column: its classes and their shares (integer, boolean or string outputs) or bin
 shares (floating-point outputs). Plus the row count, the data file's sha256 and the artifact's
 sha256, which ``validate`` compares with model.yaml (a profile of another artifact is stale).
 
-The server (`serving.drift`) bins live traffic with the same `bin_index`.
+The server (`serving.drift`) counts live traffic with the same `bin_counts`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 from generator.monitoring.psi import EPSILON
 from generator.monitoring.reference import Reference, read_reference
 from generator.problems import InputError, Problem
-from serving.drift import PROFILE_KIND, bin_index, class_labels, columns, is_class_datatype
+from serving.drift import PROFILE_KIND, bin_counts, class_labels, columns, is_class_datatype
 
 DEFAULT_BINS = 10
 MIN_ROWS_PER_BIN = 5
@@ -120,7 +120,7 @@ def binned(values: np.ndarray, bins: int) -> dict[str, Any]:
     """Quantile edges (duplicates merged) and the share of ``values`` in each bin."""
     quantiles = np.quantile(values.astype(np.float64), np.arange(1, bins) / bins)
     edges = np.unique(quantiles)
-    counts = np.bincount(bin_index(values, edges), minlength=len(edges) + 1)
+    counts = bin_counts(values, edges)
     return {
         "edges": [float(e) for e in edges],
         "proportions": [float(c) / len(values) for c in counts],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.drift import OTHER_CLASS, Distribution, DriftMonitor, Profile, bin_index
+from serving.drift import OTHER_CLASS, Distribution, DriftMonitor, Profile, bin_counts
 
 
 def monitor(classes: tuple[str, ...] = ("0", "1", "2")) -> DriftMonitor:
@@ -24,16 +24,22 @@ def monitor(classes: tuple[str, ...] = ("0", "1", "2")) -> DriftMonitor:
 
 
 def test_edges_are_half_open_and_values_on_an_edge_go_up() -> None:
+    values = np.array([-np.inf, 0.5, 1.0, 1.5, 2.0, 9.0, np.inf])
     edges = np.array([1.0, 2.0])
-    assert bin_index(np.array([-np.inf, 0.5, 1.0, 1.5, 2.0, 9.0, np.inf]), edges).tolist() == [
-        0,
-        0,
-        1,
-        1,
-        2,
-        2,
-        2,
-    ]
+
+    assert bin_counts(values, edges).tolist() == [2, 2, 3]
+    assert (
+        bin_counts(values, edges).tolist()
+        == np.bincount(np.searchsorted(edges, values, side="right"), minlength=3).tolist()
+    )
+
+
+def test_float32_values_compare_with_the_float64_edges() -> None:
+    """The profile's edges are float64 quantiles of float32 data: 0.1 as float32 is above 0.1."""
+    assert bin_counts(np.array([0.1], dtype=np.float32), np.array([0.1])).tolist() == [0, 1]
+    assert bin_counts(np.array([0.1], dtype=np.float64), np.array([0.1])).tolist() == [0, 1]
+    below = np.nextafter(0.1, 0.0)
+    assert bin_counts(np.array([below]), np.array([0.1])).tolist() == [1, 0]
 
 
 def test_counts_per_series_in_profile_order() -> None:
