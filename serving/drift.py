@@ -148,6 +148,9 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Profile:
+    """What the server needs of profile.json: the artifact it describes, and the watched
+    features and output columns."""
+
     model: str
     artifact_sha256: str
     features: tuple[Distribution, ...]
@@ -232,16 +235,13 @@ def _integer_class_counts(column: np.ndarray, numbers: np.ndarray) -> np.ndarray
 class DriftMonitor:
     """Counts one model's traffic against its profile. Thread-safe; one per process."""
 
-    def __init__(self, model: str, profile: Profile, features: Sequence[str] = ()) -> None:
-        """``features``: profile feature names to count (empty: all)."""
-        wanted = set(features)
-        unknown = wanted - {f.name for f in profile.features}
-        if unknown:
-            raise ProfileError(f"features not in the profile: {', '.join(sorted(unknown))}")
-        watched = [f for f in profile.features if not wanted or f.name in wanted]
+    def __init__(self, model: str, profile: Profile) -> None:
+        """Counts every feature and output column of ``profile`` (the rules choose which
+        features alert), creating all their series at 0, labelled with ``model``."""
+        watched = list(profile.features)
         self.model = model
         self._dists: list[Distribution] = [*watched, *profile.outputs]
-        # Slot s of the pending array counts bins offsets[s] .. offsets[s] + len(bins) - 1.
+        # Slot s (a distribution) counts in entries offsets[s] .. offsets[s] + len(bins) - 1.
         sizes = [len(d.bins) for d in self._dists]
         self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self._size = int(self._offsets[-1])
@@ -360,6 +360,7 @@ class DriftMonitor:
             self._children[index].inc(int(pending[index]))
 
     def close(self) -> None:
+        """Stop the flushing thread after a last flush (tests; workers just exit)."""
         self._stop.set()
         self.flush()
 
@@ -417,6 +418,8 @@ def prepare_feedback(model: str, outputs: Sequence[tuple[str, np.dtype[Any]]]) -
 
 @dataclass(frozen=True)
 class FeedbackScore:
+    """What one feedback request counted: rows, and correct ones or the absolute error."""
+
     rows: int
     correct: int | None
     absolute_error: float | None

@@ -47,6 +47,7 @@ def _profile_problems(document: Document, model: ModelSource) -> Iterator[Proble
 
 
 def feature_names(document: Document) -> list[str]:
+    """The profile's feature names, in its order (none when it has no feature list)."""
     features = document.data.get("features") if isinstance(document.data, dict) else None
     if not isinstance(features, list):
         return []

@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from generator.layout import RepoLayout
 from generator.problems import InputError, Problem, render_report
 from generator.repository import load_model
+
+if TYPE_CHECKING:
+    from generator.cli import Options
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -96,13 +100,11 @@ def execute_profile(layout: RepoLayout, model_name: str, data: Path, bins: int) 
     help="Bins per feature and continuous output (quantiles of the reference data).",
 )
 @click.pass_obj
-def profile(options: object, model: str, data: Path, bins: int) -> None:
+def profile(options: Options, model: str, data: Path, bins: int) -> None:
     """Write models/MODEL/profile.json, the reference that drift monitoring compares with."""
-    root: Path = getattr(options, "root")  # noqa: B009 - the CLI's Options, typed there
-    output_format: str = getattr(options, "output_format")  # noqa: B009
-    outcome = execute_profile(RepoLayout(root), model, data, bins)
+    outcome = execute_profile(options.layout, model, data, bins)
     if outcome.problems:
-        click.echo(render_report(outcome.problems, output_format), err=True)
+        click.echo(render_report(outcome.problems, options.output_format), err=True)
     if outcome.message:
         error = outcome.exit_code != EXIT_OK
         click.echo(f"error: {outcome.message}" if error else outcome.message, err=error)

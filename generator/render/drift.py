@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from generator.monitoring.psi import EPSILON
-from generator.render.monitoring import _alert, scrape_selector
+from generator.render.monitoring import alert_rule, scrape_selector
 from generator.resolve import Resolved
 
 Object = dict[str, Any]
@@ -108,7 +108,7 @@ def drift_rule_groups(spec: Resolved) -> list[Object]:
             ("ModelInputDrift", INPUT_PSI, "feature", "inputs of feature"),
             ("ModelPredictionDrift", PREDICTION_PSI, "output", "predictions of output"),
         ):
-            rule = _alert(
+            rule = alert_rule(
                 spec,
                 alert,
                 f"{series}{{{recorded}}} > {threshold}",
@@ -122,7 +122,7 @@ def drift_rule_groups(spec: Resolved) -> list[Object]:
     if spec.slo_min_accuracy is not None:
         rules.append({"record": ACCURACY, "expr": accuracy_expr(spec)})
         rules.append(
-            _alert(
+            alert_rule(
                 spec,
                 "ModelAccuracyLow",
                 f"{ACCURACY}{{{recorded}}} < {spec.slo_min_accuracy:g}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -281,3 +282,34 @@ def test_gpu_environments_run_the_gpu_digest(gpu_workspace: Path, gpu_pushed: Pi
     }
     for env, reference in expected.items():
         assert f"image: {reference}\n" in kustomize(gpu_workspace / "overlays" / env / GPU_MODEL)
+
+
+def test_the_image_carries_the_profile_and_counts_drift(workspace: Path, pushed: str) -> None:
+    """profile.json travels next to model.onnx (MODEL_PROFILE): the image counts inputs."""
+    with serving(f"{_repository(workspace)}@{pushed}", MODEL) as (server, container):
+        request = triton.InferInput("input", list(SAMPLES.shape), "FP32")
+        request.set_data_from_numpy(SAMPLES)
+        server.infer(MODEL, [request])
+        port = next(
+            e.split("=", 1)[1] for e in container.attrs["Config"]["Env"] if e.startswith("PORT=")
+        )
+        counted = 0.0
+        for _ in range(50):  # counts reach /metrics within the one-second flush
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+            counted = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("mlgitops_model_input_bin_total{")
+            )
+            if counted:
+                break
+            time.sleep(0.2)
+        assert counted == SAMPLES.size
+        exit_code, output = container.exec_run(
+            [
+                "/opt/venv/bin/python",
+                "-c",
+                "import os; path = os.environ['MODEL_PROFILE']; print(path, os.path.isfile(path))",
+            ]
+        )
+        assert (exit_code, output.decode().split()) == (0, ["/models/profile.json", "True"])
