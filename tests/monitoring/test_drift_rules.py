@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from generator.pipeline import make_plan
 from generator.render.drift import drift_rule_groups
 from generator.resolve import Resolved
 from serving.drift import OTHER_CLASS, DriftMonitor, parse_profile
+from tests.monitoring.promtool import promtool, run_rule_tests
 
 PROJECT = Path(__file__).resolve().parents[2]
 MODEL_DIR = PROJECT / "models" / "iris-classifier"
@@ -141,26 +142,10 @@ def expected_psi(
     return result
 
 
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail("promtool is missing: run scripts/install-apt.sh prometheus")
-    return found
-
-
 def run_promtool(
     iris: Resolved, tmp_path: Path, tests: list[dict[str, Any]]
 ) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": drift_rule_groups(iris)}))
-    spec = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(spec, width=1 << 20))
-    return subprocess.run(
-        [promtool(), "test", "rules", "tests.yaml"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
+    return run_rule_tests(drift_rule_groups(iris), tmp_path, tests)
 
 
 def psi_test(
@@ -331,5 +316,58 @@ def test_accuracy_alert(
     done = run_promtool(
         iris, tmp_path, [_alert_test(_feedback(correct, incorrect), "ModelAccuracyLow", expected)]
     )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", ["iris-classifier", "diabetes-regressor", "digits-classifier"])
+def test_promtool_accepts_the_monitoring_rules_of_every_example(tmp_path: Path, name: str) -> None:
+    plan = make_plan(RepoLayout(PROJECT), {name})
+    spec = next(d for d in plan.deployments if d.model == name and d.environment.name == "prod")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"groups": drift_rule_groups(spec)}))
+
+    done = subprocess.run(
+        [promtool(), "check", "rules", str(rules)], capture_output=True, text=True, check=False
+    )
+
+    # 6 drift records + 2 drift alerts, and the accuracy record and alert where minAccuracy is set
+    expected = 10 if spec.slo_min_accuracy is not None else 8
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {expected} rules found" in done.stdout
+
+
+def test_listed_features_are_matched_exactly_even_with_regex_characters(
+    iris: Resolved, tmp_path: Path
+) -> None:
+    """features: ["input[0]"] watches input[0] only; its brackets are not a character class."""
+    spec = replace(iris, drift_features=("input[0]", "a.b"))
+    series = []
+    for feature in ("input[0]", "input0", "input[1]", "a.b", "axb"):
+        for bin_label, values, share in (("0", "0+5x60", "0.5"), ("1", "0+1x60", "0.5")):
+            labels = {**SCRAPE, "model": "iris-classifier", "feature": feature, "bin": bin_label}
+            series.append(
+                {"series": "mlgitops_model_input_bin_total" + _labels(labels), "values": values}
+            )
+            series.append(
+                {
+                    "series": "mlgitops_model_reference_proportion" + _labels(labels),
+                    "values": f"{share}x60",
+                }
+            )
+    test = {
+        "interval": "1m",
+        "input_series": series,
+        "promql_expr_test": [
+            {
+                "expr": "count by (feature) (mlgitops:input_drift_psi)",
+                "eval_time": "60m",
+                "exp_samples": [
+                    {"labels": _labels({"feature": f}), "value": 1} for f in ("a.b", "input[0]")
+                ],
+            }
+        ],
+    }
+    done = run_rule_tests(drift_rule_groups(spec), tmp_path, [test])
 
     assert done.returncode == 0, done.stdout + done.stderr
