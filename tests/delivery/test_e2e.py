@@ -108,7 +108,9 @@ def test_image_carries_provenance_labels(workspace: Path, pushed: str) -> None:
 
 
 @contextmanager
-def serving(reference: str, model: str) -> Iterator[tuple[triton.InferenceServerClient, Any]]:
+def serving(
+    reference: str, model: str, **extra_env: str
+) -> Iterator[tuple[triton.InferenceServerClient, Any]]:
     """Run the image as the generated Deployment runs it (read-only root, writable /tmp only,
     no capabilities) on a free port, and yield a client once it is ready, and the container."""
     port = free_port()
@@ -123,6 +125,7 @@ def serving(reference: str, model: str) -> Iterator[tuple[triton.InferenceServer
             "MODEL_NAME": model,
             "MODEL_VERSION": "1.0.0",
             "WORKERS": "1",
+            **extra_env,
         },
         read_only=True,
         tmpfs={"/tmp": "rw,size=64m"},
@@ -285,8 +288,10 @@ def test_gpu_environments_run_the_gpu_digest(gpu_workspace: Path, gpu_pushed: Pi
 
 
 def test_the_image_carries_the_profile_and_counts_drift(workspace: Path, pushed: str) -> None:
-    """profile.json travels next to model.onnx (MODEL_PROFILE): the image counts inputs."""
-    with serving(f"{_repository(workspace)}@{pushed}", MODEL) as (server, container):
+    """profile.json travels next to model.onnx; with MODEL_PROFILE, as the generated ConfigMap
+    sets it where drift is on, the image counts inputs."""
+    reference = f"{_repository(workspace)}@{pushed}"
+    with serving(reference, MODEL, MODEL_PROFILE="/models/profile.json") as (server, container):
         request = triton.InferInput("input", list(SAMPLES.shape), "FP32")
         request.set_data_from_numpy(SAMPLES)
         server.infer(MODEL, [request])

@@ -234,3 +234,36 @@ def test_per_environment_override_of_drift_settings(tmp_path: Path) -> None:
     assert (by_env["prod"].drift_window, by_env["prod"].drift_for) == ("1h", "15m")
     assert by_env["prod"].drift_psi_threshold == 0.2
     assert by_env["prod"].slo_min_accuracy == 0.9
+
+
+def test_model_profile_is_set_where_drift_is_on_and_emptied_where_an_environment_turns_it_off(
+    tmp_path: Path,
+) -> None:
+    from generator.layout import RepoLayout
+    from generator.pipeline import make_plan
+
+    root = example_repo(tmp_path, "iris-classifier")
+    model = root / "models/iris-classifier/model.yaml"
+    model.write_text(
+        model.read_text().replace("drift: {window: 30m, for: 5m}", "drift: {enabled: false}")
+    )
+    plan = make_plan(RepoLayout(root))
+    files = {f.path: f.text for f in plan.files}
+
+    assert plan.ok, plan.problems
+    assert (
+        '"MODEL_PROFILE=/models/profile.json"' in files["base/iris-classifier/kustomization.yaml"]
+    )
+    assert '"MODEL_PROFILE="' in files["overlays/dev/iris-classifier/kustomization.yaml"]
+    assert "MODEL_PROFILE" not in files["overlays/prod/iris-classifier/kustomization.yaml"]
+
+
+def test_model_profile_is_reserved_in_config(tmp_path: Path) -> None:
+    root = example_repo(tmp_path, "iris-classifier")
+    model = root / "models/iris-classifier/model.yaml"
+    model.write_text(model.read_text().replace('FEATURE_FLAG: "on"', 'MODEL_PROFILE: "/x"'))
+
+    outcome = run_cli("validate", "--skip-build", root=root)
+
+    assert outcome.exit_code == 1
+    assert "config key 'MODEL_PROFILE' is set by mlgitops itself" in outcome.stderr

@@ -39,5 +39,4 @@ def test_model_image_sets_model_path() -> None:
     text = (REPO / "serving" / "Dockerfile.model").read_text()
     assert "ARG RUNTIME_IMAGE" in text
     assert "COPY ${MODEL_DIR}/ /models/" in text
-    assert "MODEL_PROFILE=/models/profile.json" in text
     assert "ENV MODEL_PATH=/models/model.onnx" in text
