@@ -9,10 +9,11 @@ profile: at most ``bins`` series per feature and per output column, ``classes + 
 output, all created at start so that an empty bin is a 0, not a missing series.
 
 A request only queues references to its input and output arrays. Once a second a background
-thread joins the queued rows per tensor and bins them at once, vectorised (a ``searchsorted``
-and a ``bincount`` per column), then adds the counts to the Prometheus counters: a
-request pays neither for numpy's per-call overhead nor for the counters' locks and files.
-(Binning each request on its own path cost 160 us at 1 row, half of a whole request.)
+thread joins the queued rows per tensor and counts them at once, vectorised (`bin_counts`: one
+comparison per edge and column), then adds the counts to the Prometheus counters: a request
+pays neither for numpy's per-call overhead nor for the counters' locks and files. (Binning each
+request on its own path cost 160 us at 1 row, half of a whole request; this costs about 1 us at
+1 row and 7 us at 64 rows, measured in process on the iris example.)
 
 Bins: bin ``i`` of a feature with sorted edges ``e`` holds the values ``x`` with
 ``e[i-1] <= x < e[i]`` (bin 0 is open below, the last bin open above); NaN is counted nowhere.
@@ -282,7 +283,7 @@ class DriftMonitor:
                 continue
             table = columns(array)
             if group.binned:
-                # One contiguous float64 row per column: searchsorted then reads memory in order.
+                # One contiguous float64 row per column: each comparison reads memory in order.
                 transposed = np.ascontiguousarray(table.T, dtype=np.float64)
                 has_nan = bool(np.isnan(transposed).any())
             for slot, dist, edges in group.binned:
