@@ -60,10 +60,12 @@ def execute_profile(layout: RepoLayout, model_name: str, data: Path, bins: int) 
     shown = _shown(layout, data)
     if not data.is_file():
         return ProfileOutcome(EXIT_USAGE, [], f"--data {data}: no such file")
+    artifact = layout.model_dir(model.folder) / model.artifact_path
     try:
         document = compute_profile(
             model=model.name,
-            artifact=layout.model_dir(model.folder) / model.artifact_path,
+            artifact=artifact,
+            shown_artifact=layout.relative(artifact),
             artifact_sha256=model.artifact_sha256,
             data=data,
             shown_data=shown,

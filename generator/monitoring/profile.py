@@ -60,7 +60,8 @@ def _numpy_type(ort_type: str) -> np.dtype[Any] | None:
 
 
 def input_columns(session: Any, artifact: str) -> list[InputColumns]:
-    """The model's inputs as reference columns: numeric tensors of shape [N] or [N, k]."""
+    """The model's inputs as reference columns: numeric tensors of shape [N] or [N, k].
+    ``artifact`` names the model file in messages; raises InputError for other inputs."""
     result = []
     for arg in session.get_inputs():
         dtype = _numpy_type(arg.type)
@@ -150,6 +151,7 @@ def compute_profile(
     *,
     model: str,
     artifact: Path,
+    shown_artifact: str,
     artifact_sha256: str,
     data: Path,
     shown_data: str,
@@ -166,7 +168,7 @@ def compute_profile(
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(artifact), sess_options=options)
-    inputs = input_columns(session, str(artifact))
+    inputs = input_columns(session, shown_artifact)
     width = sum(i.width for i in inputs)
     layout = ", ".join(f"{i.tensor}: {i.width}" for i in inputs)
     reference = read_reference(data, shown_data, width, layout)

@@ -267,3 +267,32 @@ def test_model_profile_is_reserved_in_config(tmp_path: Path) -> None:
 
     assert outcome.exit_code == 1
     assert "config key 'MODEL_PROFILE' is set by mlgitops itself" in outcome.stderr
+
+
+def test_a_model_with_non_numeric_inputs_cannot_be_profiled(tmp_path: Path) -> None:
+    import hashlib
+
+    from tests.generator.conftest import model_yaml
+    from tests.serving.models import identity_all_types
+
+    artifact = identity_all_types(tmp_path / "types.onnx").read_bytes()
+    root = build_repo(
+        tmp_path / "repo",
+        {
+            "models/types/model.yaml": model_yaml(
+                name="types", sha256=hashlib.sha256(artifact).hexdigest()
+            ),
+            "models/types/model.onnx": artifact,
+            "data.csv": "1,2\n" * 60,
+        },
+    )
+    before = snapshot(root)
+
+    outcome = run_cli("profile", "types", "--data", str(root / "data.csv"), root=root)
+
+    assert outcome.exit_code == 1
+    assert outcome.stderr.startswith("models/types/model.onnx:1:1: input 'in_")
+    assert "cannot be profiled: profiles take numeric inputs shaped [N] or [N, k]" in (
+        outcome.stderr
+    )
+    assert snapshot(root) == before
