@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from generator.monitoring.psi import EPSILON
 from generator.monitoring.reference import Reference, read_reference
 from generator.problems import InputError, Problem
+from generator.render.drift import EPSILON
 from serving.drift import PROFILE_KIND, bin_counts, class_labels, columns, is_class_datatype
 
 DEFAULT_BINS = 10

@@ -6,8 +6,8 @@ Population Stability Index", Western Michigan University, 2018 (eq. 1), which al
 usual reading: under 0.1 no significant shift, 0.1 to 0.25 moderate, above 0.25 major.
 
 An empty bin would make the logarithm infinite: both shares are first raised to at least
-EPSILON, in numpy here and with ``clamp_min`` in PromQL (`generator.render.drift`), so the two
-give the same number.
+EPSILON (defined with the rules, `generator.render.drift`), in numpy here and with
+``clamp_min`` in PromQL, so the two give the same number.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-EPSILON = 1e-4
+from generator.render.drift import EPSILON
 
 
 def psi(actual_counts: Sequence[float], expected_proportions: Sequence[float]) -> float:

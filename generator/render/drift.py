@@ -5,7 +5,7 @@ The server counts requests per profile bin (`serving.drift`) and exports the pro
 (``mlgitops_model_reference_proportion``); the rules here turn the last ``window`` of counts
 into shares and compare. The population stability index is
 ``sum_i (a_i - e_i) * ln(a_i / e_i)`` (Yurdakul 2018, eq. 1), both shares first raised to at
-least EPSILON, exactly as `generator.monitoring.psi.psi` computes it in numpy.
+least EPSILON, exactly as ``generator.monitoring.psi.psi`` computes it in numpy.
 
 Rules of one group run in order at one evaluation time, each seeing the series recorded before
 it, so the shares are recorded once and the PSI reads them.
@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator.monitoring.psi import EPSILON
 from generator.render.monitoring import alert_rule, scrape_selector
 from generator.resolve import Resolved
 
 Object = dict[str, Any]
+
+EPSILON = 1e-4
+"""Least share of a bin in the PSI: an empty bin would make ln(a/e) infinite. The numpy PSI
+(`generator.monitoring.psi`) uses this same value."""
 
 INPUT_BINS = "mlgitops_model_input_bin_total"
 PREDICTION_BINS = "mlgitops_model_prediction_bin_total"

@@ -10,11 +10,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from generator.layout import RepoLayout
-from generator.modelspec import ModelSource
-from generator.platform import Environment, Platform
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Environment, Platform
+from generator.load.yamlsource import Document, load_file
 from generator.problems import InputError, Problem
 from generator.resolve import is_enabled, merged_tunables, origin
-from generator.yamlsource import Document, load_file
 
 MAX_FEATURES = 32
 """Alerting on more features than this is mostly noise, and each costs series per pod."""
