@@ -8,7 +8,6 @@ Every bad cell, row or shape is reported as a located `Problem` (``file:line:col
 from __future__ import annotations
 
 import csv
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generator.digest import file_sha256
 from generator.problems import InputError, Problem
 
 MAX_PROBLEMS = 20
@@ -155,7 +155,7 @@ def read_reference(path: Path, shown: str, width: int, layout: str) -> Reference
     InputError with every problem found (at most MAX_PROBLEMS).
     """
     try:
-        raw = path.read_bytes()
+        sha256 = file_sha256(path)
     except OSError as e:
         raise InputError([Problem(shown, 0, 0, f"cannot read the reference data: {e}")]) from e
     reader = _read_npy if path.suffix == ".npy" else _read_csv
@@ -163,4 +163,4 @@ def read_reference(path: Path, shown: str, width: int, layout: str) -> Reference
         reference = reader(path, shown, width, layout)
     except UnicodeDecodeError as e:
         raise InputError([Problem(shown, 1, 1, f"not a UTF-8 CSV file: {e}")]) from e
-    return Reference(reference.values, reference.names, hashlib.sha256(raw).hexdigest(), shown)
+    return Reference(reference.values, reference.names, sha256, shown)
