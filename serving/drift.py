@@ -82,14 +82,23 @@ def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """How many of ``values`` fall in each of the ``len(edges) + 1`` bins (int64), bin ``i``
     holding ``edges[i-1] <= x < edges[i]``: the first bin open below, the last open above.
 
-    ``values``: 1-D, compared as float64, without NaN (callers drop it); ``edges``: sorted.
+    ``values``: 1-D, without NaN (callers drop it), float32 compared exactly against the
+    float64 ``edges`` (sorted), anything else as float64.
     Counting the values at or above each edge (one vectorised comparison per edge) and taking
     differences needs no per-value bin index: on 10 bins several times faster than a binary
     search per value, whose branches a real distribution keeps mispredicting.
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
+    limits = np.asarray(edges, dtype=np.float64)
+    if values.dtype == np.float32:
+        # x >= e exactly when x >= the least float32 at or above e: compare in float32, half
+        # the memory traffic and no conversion of the values.
+        low = limits.astype(np.float32)
+        limits = np.where(low < limits, np.nextafter(low, np.float32(np.inf)), low)
+    else:
+        values = values.astype(np.float64, copy=False)
     at_or_above = [len(values)]
-    at_or_above += [int(np.count_nonzero(values >= edge)) for edge in np.asarray(edges).tolist()]
+    at_or_above += [int(np.count_nonzero(values >= edge)) for edge in limits]
     at_or_above.append(0)
     return -np.diff(np.array(at_or_above, dtype=np.int64))
 
@@ -222,15 +231,17 @@ def _as_integers(classes: Sequence[str]) -> np.ndarray | None:
 
 def _integer_class_counts(column: np.ndarray, numbers: np.ndarray) -> np.ndarray:
     """Counts per class of integer labels (in the order of ``numbers``), then OTHER_CLASS."""
+    total = len(column)
     low, high = int(numbers.min()), int(numbers.max())
     if low >= 0 and high < 4096:
         # Small non-negative labels (the usual class indices): one bincount, no search.
-        inside = column[(column >= 0) & (column <= high)]
-        per_value = np.bincount(inside.astype(np.int64, copy=False), minlength=high + 1)
+        if len(column) and (column.min() < 0 or column.max() > high):
+            column = column[(column >= 0) & (column <= high)]
+        per_value = np.bincount(column.astype(np.int64, copy=False), minlength=high + 1)
         known = per_value[numbers]
     else:
         known = np.array([np.count_nonzero(column == n) for n in numbers.tolist()], dtype=np.int64)
-    return np.append(known, len(column) - int(known.sum()))
+    return np.append(known, total - int(known.sum()))
 
 
 class DriftMonitor:
@@ -283,8 +294,9 @@ class DriftMonitor:
                 continue
             table = columns(array)
             if group.binned:
-                # One contiguous float64 row per column: each comparison reads memory in order.
-                transposed = np.ascontiguousarray(table.T, dtype=np.float64)
+                # One contiguous row per column: each comparison reads memory in order.
+                kind = np.float32 if table.dtype == np.float32 else np.float64
+                transposed = np.ascontiguousarray(table.T, dtype=kind)
                 has_nan = bool(np.isnan(transposed).any())
             for slot, dist, edges in group.binned:
                 values = transposed[dist.column]

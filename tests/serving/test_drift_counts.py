@@ -77,3 +77,23 @@ def test_a_batch_counts_what_its_requests_count_one_by_one() -> None:
 
     assert watched.counts(requests).tolist() == pytest.approx(np.asarray(one_by_one).tolist())
     assert int(watched.counts(requests)[:3].sum()) == 72
+
+
+def test_float32_counts_equal_the_float64_comparison() -> None:
+    """The float32 fast path compares against the least float32 at or above each edge: the
+    counts are those of comparing every value as float64."""
+    rng = np.random.default_rng(11)
+    values = rng.normal(0.0, 1.0, 5000).astype(np.float32)
+    edges = np.sort(np.concatenate([rng.normal(0.0, 1.0, 9), values[:5].astype(np.float64)]))
+    edges = np.unique(np.concatenate([edges, np.nextafter(edges, -np.inf)]))
+    wide = values.astype(np.float64)
+    expected = np.bincount(np.searchsorted(edges, wide, side="right"), minlength=len(edges) + 1)
+
+    assert bin_counts(values, edges).tolist() == expected.tolist()
+
+
+def test_integer_labels_outside_the_classes_count_as_other() -> None:
+    watched = monitor()
+    counts = watched.counts([({}, {"label": np.array([-1, 0, 2, 2, 9], dtype=np.int64)})])
+
+    assert counts[-4:].tolist() == [1, 0, 2, 2]
