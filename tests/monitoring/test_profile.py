@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.generator.conftest import build_repo, run_cli, snapshot
+from tests.conftest import run_cli
+from tests.generator.conftest import build_repo, snapshot
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLES = ("iris-classifier", "diabetes-regressor", "digits-classifier")
