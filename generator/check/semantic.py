@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from generator.check.artifacts import check_artifact
+from generator.check.monitoring import check_monitoring
 from generator.layout import RepoLayout
 from generator.load.inputschema import did_you_mean
 from generator.load.modelspec import ModelSource
@@ -17,7 +18,7 @@ SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "P
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
-    | {"ORT_PROVIDERS", "LOG_LEVEL"}
+    | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE"}
 )
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
 # own namespaces hold their credentials: the AppProject would let every model deploy there.
@@ -79,6 +80,7 @@ def check_model(
         return
     yield from folder_name_problems(model)
     yield from check_artifact(layout, model)
+    yield from check_monitoring(layout, model, platform)
     yield from check_model_rules(model, platform, known_rules)
 
 

@@ -168,6 +168,11 @@ def build_model_image(
     graph references) -> where their bytes are here; the caller has checked every sha256."""
     model_dir = RepoLayout(root).relative(RepoLayout(root).model_dir(name))
     extra = {f"{model_dir}/{member}": path.read_bytes() for member, path in files.items()}
+    # The reference profile travels beside the artifact; the server finds it through
+    # MODEL_PROFILE (serving/Dockerfile.model).
+    profile = RepoLayout(root).profile_file(name)
+    if profile.is_file():
+        extra[f"{model_dir}/{profile.name}"] = profile.read_bytes()
     context = context_tar(root, [MODEL_DOCKERFILE], extra)
     args = {
         "RUNTIME_IMAGE": runtime,
