@@ -76,8 +76,14 @@ def start_server(tmp: Path, model_path: Path, *, wait_ready: bool = True, **env:
     }
     stdout = tmp / f"server-{port}.log"
     with stdout.open("wb") as out:
+        # Its own process group, so that a test can signal the whole group as init does.
         process = subprocess.Popen(
-            [str(SERVE)], env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp
+            [str(SERVE)],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+            start_new_session=True,
         )
     server = Server(process, port, stdout, full_env)
     # Startup is polled, not timed: each try either connects or the process has exited.
