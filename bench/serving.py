@@ -107,6 +107,7 @@ def ours(env: dict[str, str], work: Path) -> Iterator[str]:
         "MODEL_NAME": "iris",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "GRPC_PORT": str(free_port()),
         "DRAIN_SECONDS": "0",
         "PROMETHEUS_MULTIPROC_DIR": str(work / f"metrics-{port}"),
         **env,

@@ -350,8 +350,8 @@ def dumps(doc: Any, *, finite: bool = True) -> bytes:
 
     NaN and infinities a model outputs (`finite=False`) are written as the bare tokens `NaN`,
     `Infinity` and `-Infinity`: not strict JSON, but lossless, what this server accepts in
-    requests, and what Python's json, python-rapidjson (tritonclient) and Jackson read, as
-    binary outputs would carry them (docs/serving.md). orjson would write null."""
+    requests, and what Python's json and python-rapidjson (tritonclient) read, as binary
+    outputs would carry them (docs/serving.md). orjson would write null."""
     if finite:
         try:
             return orjson.dumps(doc)

@@ -91,6 +91,12 @@ def make_post_worker_init(state: ServerState) -> Any:
         plane = worker.wsgi.extensions["dataplane"]
         if plane.model is not None:
             state.mark_loaded(worker.readiness_slot)
+        settings = getattr(plane, "settings", None)
+        if settings is not None and settings.grpc_port:
+            # The gRPC API, on the same data plane (`serving.grpc_api`); the worker stops it.
+            from serving import grpc_api
+
+            worker.grpc_server = grpc_api.start(plane, settings)
 
     return post_worker_init
 

@@ -1,6 +1,6 @@
 # Serving targets; included from the Makefile (`include serving/serving.mk`).
 # Debian tools the serving tests and benchmark need: promtool (prometheus) and wrk.
-.PHONY: serving-deps bench-serving-deps
+.PHONY: serving-deps bench-serving-deps grpc-stubs
 
 serving-deps:
 	scripts/install-apt.sh prometheus wrk
@@ -13,3 +13,8 @@ serving-deps:
 	touch .venv-bench/.installed
 
 bench-serving-deps: serving-deps .venv-bench/.installed
+
+# The gRPC API's Python code, committed (serving/oip_grpc/__init__.py says why); a test checks it.
+GRPC_PROTO := serving/oip_grpc/open_inference_grpc.proto
+grpc-stubs: $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. $(GRPC_PROTO)

@@ -78,6 +78,7 @@ class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
         self.max_body: int = getattr(settings, "max_request_bytes", 8 * 1024 * 1024)
         self.request_timeout: float = getattr(settings, "body_timeout", 30.0)
         self._lingering: collections.deque[tuple[float, Any]] = collections.deque()
+        self._grpc_stopped: Any = None
 
     # -- stop orders ---------------------------------------------------------------------
 
@@ -107,6 +108,7 @@ class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
         super().set_accept_enabled(enabled)
         if enabled or self.alive:
             return
+        self._stop_grpc()
         taken: list[tuple[socket.socket, Any, Any]] = []
         for listener in self.sockets:
             if listener.sock is None:
@@ -121,6 +123,19 @@ class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
             self.nr_conns += 1
             client.setblocking(True)
             self.enqueue_req(gthread.TConn(self.cfg, client, address, server))
+
+    def _stop_grpc(self) -> None:
+        """The gRPC server (`serving.grpc_api`) stops taking calls with the HTTP listeners;
+        calls in flight get GRACEFUL_TIMEOUT."""
+        server = getattr(self, "grpc_server", None)
+        if server is not None and self._grpc_stopped is None:
+            self._grpc_stopped = server.stop(self.cfg.graceful_timeout)
+
+    def run(self) -> None:
+        super().run()
+        self._stop_grpc()
+        if self._grpc_stopped is not None:
+            self._grpc_stopped.wait(self.cfg.graceful_timeout)
 
     # -- requests ------------------------------------------------------------------------
 

@@ -50,6 +50,10 @@ class Server:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def grpc_host(self) -> str:
+        return f"127.0.0.1:{self.env['GRPC_PORT']}"
+
     def log_text(self) -> str:
         return self.stdout.read_text(errors="replace")
 
@@ -68,6 +72,9 @@ def start_server(tmp: Path, model_path: Path, *, wait_ready: bool = True, **env:
         "MODEL_VERSION": "1",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        # Never the default 8081: grpcio binds with SO_REUSEPORT, so servers (other tests',
+        # other users') on one port would share its connections.
+        "GRPC_PORT": str(free_port()),
         "WORKERS": "2",
         "THREADS": "2",
         "DRAIN_SECONDS": "0",
