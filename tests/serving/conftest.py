@@ -101,7 +101,9 @@ def start_server(tmp: Path, model_path: Path, *, wait_ready: bool = True, **env:
         try:
             if requests.get(server.url + probe, timeout=5).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # A connection queued while the worker still loads its model (slow on a busy
+            # machine) is answered once it has; another try waits on.
             pass
         time.sleep(0.05)
     server.stop()
