@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from generator import crdschema, kubeschema, kustomize
+from generator.apicheck import duplicate_problems, rendered_problems
 from generator.delivery.release import Release
+from generator.inputvalues import check_model_inputs, check_platform_values
 from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
 from generator.modelspec import ModelSource
 from generator.platform import Platform
@@ -63,6 +65,11 @@ def _duplicate_names(models: Sequence[ModelSource]) -> Iterable[Problem]:
         seen.setdefault(model.name, model)
 
 
+def _artifact_size(layout: RepoLayout, model: ModelSource) -> int | None:
+    artifact = layout.model_dir(model.folder) / model.artifact_path
+    return artifact.stat().st_size if artifact.is_file() else None
+
+
 def make_plan(
     layout: RepoLayout, focus: set[str] | None = None, *, focus_only: bool = False
 ) -> Plan:
@@ -76,10 +83,12 @@ def make_plan(
     if platform is None:
         return plan
     plan.problems += check_platform(platform)
+    plan.problems += check_platform_values(platform)
     plan.problems += _duplicate_names(inputs.models)
     for model in inputs.models:
         if plan.in_focus(model.name):
             plan.problems += check_model(layout, model, platform)
+            plan.problems += check_model_inputs(model, platform, _artifact_size(layout, model))
     if not plan.ok:
         return plan
     for model in inputs.models:
@@ -107,6 +116,13 @@ def make_plan(
         models = [m for m in inputs.models if plan.in_focus(m.name)]
         deployments = [d for d in plan.deployments if plan.in_focus(d.model)]
         plan.files = render_tree(platform, models, plan.bases, deployments)
+        # The net under the input checks: any rendered field the API server would refuse,
+        # and any object two inputs would both write.
+        plan.problems += rendered_problems(plan.files, platform, inputs.models)
+        if not focus_only:
+            plan.problems += duplicate_problems(
+                plan.files, platform, inputs.models, plan.deployments
+            )
     return plan
 
 

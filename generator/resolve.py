@@ -43,6 +43,7 @@ class Resolved:
     secret_refs: tuple[SecretRef, ...]
     slo_latency_p99_ms: int = 100
     slo_error_ratio: float = 0.01
+    allow_cpu_fallback: bool = False
 
     @property
     def node_pool(self) -> NodePool:
@@ -112,6 +113,7 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         secret_refs=model.secret_refs,
         slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
         slo_error_ratio=spec["slo"]["errorRatio"],
+        allow_cpu_fallback=bool(spec["server"]["allowCpuFallback"]),
     )
 
 

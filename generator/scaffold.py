@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from generator.apirules import dns1035_label
+from generator.defaults import tunable_defaults
 from generator.layout import RepoLayout
 from generator.problems import Problem, render_report
 from generator.repository import load_platform
 from generator.semantic import file_sha256
 from generator.signature import Signature, SignatureError, Tensor, read_signature
+from generator.sizing import initial_memory
 
 if TYPE_CHECKING:
     from generator.cli import Options
@@ -55,6 +58,12 @@ def check_name(name: str, what: str) -> None:
         raise ScaffoldError(
             f"{what} {name!r} is {len(name)} characters long; at most {NAME_MAX} are allowed",
             "choose a shorter name (it prefixes every Kubernetes object of the model)",
+            usage=True,
+        )
+    if what == "model name" and (errors := dns1035_label(name)):
+        raise ScaffoldError(
+            f"{what} {name!r} also names the model's Service: it {'; '.join(errors)}",
+            "use lower-case letters, digits and '-', starting with a letter",
             usage=True,
         )
     if not NAME_PATTERN.match(name) or len(name) > 63:
@@ -97,8 +106,10 @@ def model_yaml(
     sha256: str,
     signature: Signature,
     digest_environments: Sequence[str] = (),
+    memory: str = "512Mi",
 ) -> str:
-    """The commented model.yaml. Every string is quoted so no YAML 1.1 loader misreads it."""
+    """The commented model.yaml. Every string is quoted so no YAML 1.1 loader misreads it.
+    ``memory``: sized from the artifact (`generator.sizing.initial_memory`)."""
     lines = [
         f"# {name}: created by `mlgitops init`. Reference of every field: docs/model-yaml.md",
         "# (or `mlgitops schema`). Check your edits with `mlgitops validate`.",
@@ -119,8 +130,8 @@ def model_yaml(
         f'    path: "{ARTIFACT_NAME}"',
         "    # SHA-256 of the file; validation fails when the file changes without it.",
         f'    sha256: "{sha256}"',
-        "  # Requests per replica; the memory limit equals the memory request.",
-        '  resources: {cpu: "500m", memory: "512Mi"}',
+        "  # Requests per replica (memory limit = request); memory is sized from the artifact.",
+        f'  resources: {{cpu: "500m", memory: "{memory}"}}',
         "  # cpu, or gpu where the environment has a GPU node pool.",
         '  accelerator: "cpu"',
         "  # Horizontal Pod Autoscaler bounds; more than one replica also gets a",
@@ -188,7 +199,14 @@ def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaff
     try:
         shutil.copyfile(artifact, staging / ARTIFACT_NAME)
         (staging / "model.yaml").write_text(
-            model_yaml(name, owner, sha256, signature, _digest_environments(layout)),
+            model_yaml(
+                name,
+                owner,
+                sha256,
+                signature,
+                _digest_environments(layout),
+                initial_memory(tunable_defaults()["server"]["workers"], artifact.stat().st_size),
+            ),
             encoding="utf-8",
         )
         staging.chmod(0o755)

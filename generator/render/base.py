@@ -14,13 +14,17 @@ from generator.render.labels import (
     selector,
 )
 from generator.resolve import Resolved
+from generator.sizing import intra_op_threads
 
 Object = dict[str, Any]
 
 
 def server_config(spec: Resolved) -> dict[str, str]:
-    """Environment of the server container (the serving runtime's public contract)."""
-    return {
+    """Environment of the server container (the serving runtime's public contract).
+
+    ORT_INTRA_OP_THREADS comes from the CPU request (`generator.sizing.intra_op_threads`); a
+    GPU deployment says whether it may stay ready on the CPU (ORT_ALLOW_FALLBACK)."""
+    config = {
         "MODEL_NAME": spec.model,
         "MODEL_VERSION": spec.version,
         "PORT": str(SERVER_PORT),
@@ -28,8 +32,11 @@ def server_config(spec: Resolved) -> dict[str, str]:
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
         "ORT_PROVIDERS": "CPUExecutionProvider",
-        **dict(spec.config),
+        "ORT_INTRA_OP_THREADS": str(intra_op_threads(spec.cpu, spec.workers)),
     }
+    if spec.accelerator == "gpu":
+        config["ORT_ALLOW_FALLBACK"] = "true" if spec.allow_cpu_fallback else "false"
+    return config | dict(spec.config)
 
 
 def _metadata(spec: Resolved, name: str) -> Object:

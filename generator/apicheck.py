@@ -1,0 +1,473 @@
+"""Every rendered field held to the API server's rule for it, and every name unique.
+
+`generator.inputvalues` checks the inputs it knows reach Kubernetes fields; this module is the
+net under it. It walks every object the generator renders (bases, overlays with their patches
+and ConfigMap generators, components, namespace overlays, Argo CD and Flux objects), checks
+each field it finds by the Kubernetes rule for that field (`generator.apirules`), and reports a
+refusal at the input the value came from: the scalar of the file's sources (its model.yaml,
+environments.yaml) that equals the value, or failing that the longest one it contains.
+
+It also gathers the identity of every object the controllers would apply (cluster, API group,
+kind, namespace, name), including the Applications Argo CD's ApplicationSets generate, and
+refuses two different sources writing one identity: the second would overwrite the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from generator import apirules
+from generator.layout import NAMESPACE_OVERLAY
+from generator.modelspec import ModelSource
+from generator.platform import Platform
+from generator.problems import Problem
+from generator.render.gitops_argocd import ARGOCD_NAMESPACE
+from generator.render.tree import ENVIRONMENTS_FILE, RenderedFile
+from generator.resolve import Resolved
+from generator.yamlsource import Document, PathKey, load_all_core
+
+RULE = "k8s-api"
+ARGOCD_CLUSTER = "the Argo CD cluster"
+_KUSTOMIZE_API = "kustomize.config.k8s.io/"
+
+
+def is_kustomize_file(obj: Mapping[str, Any]) -> bool:
+    """kustomize's own Kustomization or Component, as opposed to an object it builds (a Flux
+    Kustomization is such an object)."""
+    return str(obj.get("apiVersion", "")).startswith(_KUSTOMIZE_API)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One refused value: where in the rendered object, the value, and why."""
+
+    field: str
+    value: str
+    message: str
+    key: bool = False
+
+
+def _name_rule(kind: str) -> Any:
+    if kind == "Service":
+        return apirules.dns1035_label
+    if kind == "Namespace":
+        return apirules.dns1123_label
+    return apirules.dns1123_subdomain
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _each(
+    errors: list[str], path: Sequence[str | int], value: Any, key: bool = False
+) -> Iterator[Finding]:
+    for message in errors:
+        yield Finding(_dotted(path), str(value), message, key)
+
+
+def _container(item: Mapping[str, Any], path: tuple[str | int, ...]) -> Iterator[Finding]:
+    if "name" in item:
+        yield from _each(apirules.dns1123_label(str(item["name"])), (*path, "name"), item["name"])
+    for i, port in enumerate(item.get("ports") or []):
+        if "name" in port:
+            yield from _each(
+                apirules.port_name(str(port["name"])), (*path, "ports", i, "name"), port["name"]
+            )
+        if "containerPort" in port:
+            yield from _each(
+                apirules.port_number(port["containerPort"]),
+                (*path, "ports", i, "containerPort"),
+                port["containerPort"],
+            )
+    for i, env in enumerate(item.get("env") or []):
+        name = str(env.get("name", ""))
+        yield from _each(apirules.env_var_name(name), (*path, "env", i, "name"), name)
+        secret = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
+        if "key" in secret:
+            yield from _each(
+                apirules.config_map_key(str(secret["key"])),
+                (*path, "env", i, "valueFrom", "secretKeyRef", "key"),
+                secret["key"],
+            )
+
+
+def _service_ports(ports: Sequence[Any], path: tuple[str | int, ...]) -> Iterator[Finding]:
+    for i, port in enumerate(ports):
+        if "name" in port:
+            yield from _each(
+                apirules.port_name(str(port["name"])), (*path, i, "name"), port["name"]
+            )
+        if "port" in port:
+            yield from _each(apirules.port_number(port["port"]), (*path, i, "port"), port["port"])
+        target = port.get("targetPort")
+        if isinstance(target, str):
+            yield from _each(apirules.port_name(target), (*path, i, "targetPort"), target)
+        elif target is not None:
+            yield from _each(apirules.port_number(target), (*path, i, "targetPort"), target)
+
+
+_REFERENCE_NAMES = ("configMapRef", "secretKeyRef", "configMapKeyRef", "configMap", "secretRef")
+
+
+def _walk(node: Any, path: tuple[str | int, ...], kind: str) -> Iterator[Finding]:
+    """Check every field of ``node`` whose name says which rule applies, at any depth."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _walk(item, (*path, index), kind)
+        return
+    if not isinstance(node, Mapping):
+        return
+    for key, value in node.items():
+        here = (*path, key)
+        if key in ("labels", "matchLabels", "nodeSelector", "pairs") and isinstance(value, Mapping):
+            for label, text in value.items():
+                yield from _each(apirules.qualified_name(str(label)), here, label, key=True)
+                yield from _each(apirules.label_value(str(text)), (*here, label), text)
+        elif key == "annotations" and isinstance(value, Mapping):
+            yield from _each(apirules.annotation_set(value), here, "")
+        elif key == "tolerations" and isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _each(apirules.toleration(item), (*here, index), _toleration_text(item))
+        elif key == "resources" and isinstance(value, Mapping):
+            for message in apirules.resource_requirements(value):
+                yield Finding(_dotted(here), _quoted(message), message)
+        elif key in ("containers", "initContainers") and isinstance(value, list):
+            names = [c.get("name") for c in value if isinstance(c, Mapping)]
+            for index, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    yield from _container(item, (*here, index))
+            if kind != "Component" and len(set(names)) < len(names):
+                yield Finding(_dotted(here), "", "container names must be unique in a pod")
+        elif key == "volumes" and isinstance(value, list):
+            for index, item in enumerate(value):
+                name = str(item.get("name", ""))
+                yield from _each(apirules.dns1123_label(name), (*here, index, "name"), name)
+        elif key in ("serviceAccountName", "priorityClassName") and isinstance(value, str):
+            yield from _each(apirules.dns1123_subdomain(value), here, value)
+        elif key in _REFERENCE_NAMES and isinstance(value, Mapping) and "name" in value:
+            name = str(value["name"])
+            yield from _each(apirules.dns1123_subdomain(name), (*here, "name"), name)
+        elif key == "topologyKey" and isinstance(value, str):
+            yield from _each(apirules.qualified_name(value), here, value)
+        elif kind == "Service" and key == "ports" and isinstance(value, list):
+            yield from _service_ports(value, here)
+        elif kind == "ResourceQuota" and key == "hard" and isinstance(value, Mapping):
+            for name, amount in value.items():
+                yield from _each(apirules.qualified_name(str(name)), here, name, key=True)
+                yield from _each(apirules.quantity(amount), (*here, name), amount)
+        elif key in ("default", "defaultRequest", "max", "min") and kind == "LimitRange":
+            for name, amount in (value or {}).items():
+                yield from _each(apirules.quantity(amount), (*here, name), amount)
+        if isinstance(value, list | Mapping) and key not in ("annotations",):
+            yield from _walk(value, here, kind)
+
+
+def _toleration_text(item: Mapping[str, Any]) -> str:
+    return str(item.get("key") or item.get("value") or "")
+
+
+def _quoted(message: str) -> str:
+    match = re.search(r"'([^']*)'", message)
+    return match.group(1) if match else ""
+
+
+def _autoscaler(spec: Mapping[str, Any]) -> Iterator[Finding]:
+    low, high = spec.get("minReplicas", 1), spec.get("maxReplicas", 1)
+    if isinstance(low, int) and low < 1:
+        yield Finding("spec.minReplicas", str(low), "must be at least 1")
+    if isinstance(low, int) and isinstance(high, int) and high < low:
+        yield Finding("spec.maxReplicas", str(high), "must not be less than minReplicas")
+
+
+def object_findings(obj: Mapping[str, Any]) -> list[Finding]:
+    """Everything the API server would refuse in one object (or partial object: a patch)."""
+    kind = str(obj.get("kind", ""))
+    findings: list[Finding] = []
+    metadata = obj.get("metadata") or {}
+    if "name" in metadata and not is_kustomize_file(obj):
+        name = str(metadata["name"])
+        findings += _each(_name_rule(kind)(name), ("metadata", "name"), name)
+    if "namespace" in metadata:
+        namespace = str(metadata["namespace"])
+        findings += _each(apirules.dns1123_label(namespace), ("metadata", "namespace"), namespace)
+    # An ApplicationSet's template holds Go templates, evaluated per generated Application:
+    # those Applications are checked as `identities` spells them out.
+    body = {k: v for k, v in obj.items() if not (kind == "ApplicationSet" and k == "spec")}
+    findings += _walk(body, (), kind)
+    if kind == "HorizontalPodAutoscaler":
+        findings += _autoscaler(obj.get("spec") or {})
+    if is_kustomize_file(obj):
+        findings += _kustomization(obj)
+    return findings
+
+
+def _kustomization(obj: Mapping[str, Any]) -> Iterator[Finding]:
+    """The fields kustomize turns into object fields: namespace, generated ConfigMaps, patches."""
+    if isinstance(obj.get("namespace"), str):
+        yield from _each(apirules.dns1123_label(obj["namespace"]), ("namespace",), obj["namespace"])
+    for index, generator in enumerate(obj.get("configMapGenerator") or []):
+        where = ("configMapGenerator", index)
+        name = str(generator.get("name", ""))
+        yield from _each(apirules.dns1123_subdomain(name), (*where, "name"), name)
+        data = dict(str(line).partition("=")[::2] for line in generator.get("literals") or [])
+        for key in data:
+            yield from _each(apirules.config_map_key(key), (*where, "literals"), key)
+        yield from _each(apirules.config_map_size(data), (*where, "literals"), "")
+    for index, patch in enumerate(obj.get("patches") or []):
+        if isinstance(patch.get("patch"), str):
+            for part in load_all_core(patch["patch"]):
+                if isinstance(part, Mapping):
+                    for finding in object_findings(part):
+                        yield Finding(
+                            f"patches[{index}].{finding.field}",
+                            finding.value,
+                            finding.message,
+                            finding.key,
+                        )
+
+
+# -- mapping a refused value back to the input it came from --------------------------------
+
+
+def _scalars(document: Document) -> list[tuple[PathKey, str, bool]]:
+    found: list[tuple[PathKey, str, bool]] = []
+
+    def visit(node: Any, path: PathKey) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                found.append(((*path, key), str(key), True))
+                visit(value, (*path, key))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                visit(item, (*path, index))
+        elif node is not None and not isinstance(node, bool):
+            found.append((path, str(node), False))
+
+    visit(document.data, ())
+    return found
+
+
+class Locator:
+    """Finds the input scalar a rendered value came from."""
+
+    def __init__(self, documents: Mapping[str, Document]) -> None:
+        self.documents = documents
+        self._scalars = {name: _scalars(doc) for name, doc in documents.items()}
+
+    def problem(self, sources: Sequence[str], message: str, value: str, hint: str) -> Problem:
+        candidates = [
+            (name, path, text, key)
+            for name in sources
+            if name in self._scalars
+            for path, text, key in self._scalars[name]
+        ]
+        exact = [c for c in candidates if value and c[2] == value]
+        inside = sorted(
+            (c for c in candidates if len(c[2]) >= 2 and value and c[2] in value),
+            key=lambda c: -len(c[2]),
+        )
+        for name, path, _, key in exact or inside:
+            return self.documents[name].problem(path, message, hint, key=key)
+        first = next((s for s in sources if s in self.documents), None)
+        if first is None:
+            return Problem(sources[0] if sources else "", 0, 0, message, hint)
+        return self.documents[first].problem((), message, hint)
+
+
+def documents_of(platform: Platform, models: Sequence[ModelSource]) -> dict[str, Document]:
+    return {ENVIRONMENTS_FILE: platform.document} | {m.file: m.document for m in models}
+
+
+def rendered_problems(
+    files: Sequence[RenderedFile], platform: Platform, models: Sequence[ModelSource]
+) -> list[Problem]:
+    """Each refused field of every rendered file, located at its input."""
+    locator = Locator(documents_of(platform, models))
+    problems = []
+    for file in files:
+        if not isinstance(file.obj, Mapping):
+            continue
+        for finding in object_findings(file.obj):
+            what = f"{file.obj.get('kind', 'object')} {finding.field}"
+            value = f" {finding.value!r}" if finding.value else ""
+            problems.append(
+                locator.problem(
+                    file.sources,
+                    f"{file.path}: {what}{value} would be refused by the Kubernetes API "
+                    f"server: {finding.message}",
+                    finding.value,
+                    "change this value so that the rendered field is valid",
+                )
+            )
+    return [replace(p, rule=RULE) for p in problems]
+
+
+# -- names unique across everything the controllers apply -----------------------------------
+
+
+# Argo CD labels what an Application applies with its name (label tracking, the default);
+# Flux labels what a Kustomization applies with its name: both names must be label values.
+_TRACKED = {
+    "Application": "app.kubernetes.io/instance",
+    "Kustomization": "kustomize.toolkit.fluxcd.io/name",
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    cluster: str
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def describe(self) -> str:
+        where = f"namespace {self.namespace}" if self.namespace else "the cluster"
+        return f"{self.kind} {self.name!r} in {where} of {self.cluster}"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Which input makes an object: a model in an environment, or an environment alone."""
+
+    label: str
+    file: str
+    path: PathKey
+
+
+def _identity(obj: Mapping[str, Any], cluster: str, namespace: str) -> Identity | None:
+    if "kind" not in obj or "apiVersion" not in obj or is_kustomize_file(obj):
+        return None
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    group = str(obj["apiVersion"]).rpartition("/")[0]
+    scoped = "" if obj["kind"] == "Namespace" else namespace
+    explicit = str((obj.get("metadata") or {}).get("namespace", ""))
+    return Identity(cluster, group, str(obj["kind"]), explicit or scoped, name)
+
+
+def normalized_basename(name: str) -> str:
+    """Argo CD's ``path.basenameNormalized``: characters a name cannot hold become '-'."""
+    return re.sub(r"[^-a-z0-9.]", "-", name.lower())
+
+
+def _model_writer(model: ModelSource, env: str) -> Writer:
+    return Writer(f"model {model.name} in environment {env}", model.file, ("metadata", "name"))
+
+
+def _env_writer(platform: Platform, env: str) -> Writer:
+    index = platform.environment_names.index(env)
+    return Writer(f"environment {env}", ENVIRONMENTS_FILE, ("environments", index, "name"))
+
+
+def identities(
+    files: Sequence[RenderedFile],
+    platform: Platform,
+    models: Sequence[ModelSource],
+    deployments: Sequence[Resolved],
+) -> list[tuple[Identity, Writer]]:
+    """Every object the controllers apply, with the input that makes it."""
+    by_name = {m.name: m for m in models}
+    envs = {e.name: e for e in platform.environments}
+    result: list[tuple[Identity, Writer]] = []
+    for file in files:
+        if not isinstance(file.obj, Mapping):
+            continue
+        parts = file.path.split("/")
+        targets: list[tuple[str, str, Writer]] = []
+        if parts[0] == "base":
+            targets = [
+                (
+                    d.environment.cluster,
+                    d.environment.namespace,
+                    _model_writer(by_name[d.model], d.environment.name),
+                )
+                for d in deployments
+                if d.model == parts[1]
+            ]
+        elif parts[0] == "overlays" and parts[1] in envs:
+            env = envs[parts[1]]
+            writer = (
+                _env_writer(platform, env.name)
+                if parts[2] == NAMESPACE_OVERLAY
+                else _model_writer(by_name[parts[2]], env.name)
+            )
+            targets = [(env.cluster, env.namespace, writer)]
+        elif parts[:2] == ["clusters", "argocd"]:
+            targets = [
+                (ARGOCD_CLUSTER, "", Writer("the Argo CD entry points", ENVIRONMENTS_FILE, ()))
+            ]
+        elif parts[:2] == ["clusters", "flux"] and parts[2] in envs:
+            env = envs[parts[2]]
+            model = parts[3].removeprefix("model-").removesuffix(".yaml")
+            writer = (
+                _model_writer(by_name[model], env.name)
+                if parts[3].startswith("model-") and model in by_name
+                else _env_writer(platform, env.name)
+            )
+            targets = [(env.cluster, "", writer)]
+        for cluster, namespace, writer in targets:
+            identity = _identity(file.obj, cluster, namespace)
+            if identity is not None:
+                result.append((identity, writer))
+    if platform.controller in ("argocd", "both"):
+        result += _argocd_applications(platform, by_name, deployments)
+    return result
+
+
+def _argocd_applications(
+    platform: Platform, models: Mapping[str, ModelSource], deployments: Sequence[Resolved]
+) -> list[tuple[Identity, Writer]]:
+    """The Applications each environment's ApplicationSet generates, one per overlay folder:
+    named ``<env>-<basenameNormalized>`` (see `generator.render.gitops_argocd`)."""
+    result = []
+    for env in platform.environments:
+        folders = [(NAMESPACE_OVERLAY, _env_writer(platform, env.name))] + [
+            (d.model, _model_writer(models[d.model], env.name))
+            for d in deployments
+            if d.environment.name == env.name
+        ]
+        for folder, writer in folders:
+            name = f"{env.name}-{normalized_basename(folder)}"
+            identity = Identity(
+                ARGOCD_CLUSTER, "argoproj.io", "Application", ARGOCD_NAMESPACE, name
+            )
+            result.append((identity, writer))
+    return result
+
+
+def duplicate_problems(
+    files: Sequence[RenderedFile],
+    platform: Platform,
+    models: Sequence[ModelSource],
+    deployments: Sequence[Resolved],
+) -> list[Problem]:
+    """Two inputs that would make one object: the controller would apply one over the other."""
+    documents = documents_of(platform, models)
+    first: dict[Identity, Writer] = {}
+    problems = []
+    for identity, writer in identities(files, platform, models, deployments):
+        if identity.kind in _TRACKED and (errors := apirules.label_value(identity.name)):
+            problem = documents[writer.file].problem(
+                writer.path,
+                f"{identity.describe()} is too long or malformed for the label the GitOps "
+                f"controller tracks it by ({_TRACKED[identity.kind]}): {'; '.join(errors)}",
+                "shorten the model or environment name",
+            )
+            problems.append(replace(problem, rule=RULE))
+        earlier = first.setdefault(identity, writer)
+        if earlier == writer or earlier.label == writer.label:
+            continue
+        # A model that takes a name the environment's own objects use is the one to rename.
+        blamed = earlier if writer.file == ENVIRONMENTS_FILE else writer
+        problem = documents[blamed.file].problem(
+            blamed.path,
+            f"{identity.describe()} is generated both for {earlier.label} and for "
+            f"{writer.label}; one would overwrite the other",
+            "rename the model or the environment so the generated names differ",
+        )
+        problems.append(replace(problem, rule=RULE))
+    return problems
