@@ -167,8 +167,9 @@ def config_map_key(value: str) -> list[str]:
 
 
 def env_var_name(value: str) -> list[str]:
-    """``IsEnvVarName`` (without the relaxed rule of newer clusters): letters, digits, '-',
-    '_' and '.', not starting with a digit."""
+    """``IsEnvVarName``: letters, digits, '-', '_' and '.', not starting with a digit. Clusters
+    with the RelaxedEnvironmentVariableValidation feature (beta in 1.32, GA in 1.34) accept any
+    printable character but '='; this, the older rule, holds on every supported version."""
     errors = []
     if not _ENV_VAR_NAME.match(value):
         errors.append("must be letters, digits, '-', '_' and '.', not starting with a digit")

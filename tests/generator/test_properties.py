@@ -181,7 +181,11 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "apiVersion": "mlgitops/v1",
         "kind": "Model",
-        "metadata": {"name": draw(model_name), "owner": draw(dns_label), "description": description},
+        "metadata": {
+            "name": draw(model_name),
+            "owner": draw(dns_label),
+            "description": description,
+        },
         "spec": spec,
     }
 
