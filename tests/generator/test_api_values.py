@@ -65,7 +65,7 @@ def test_workers_that_cannot_fit_in_memory_are_refused_with_the_arithmetic(
 
     assert stderr == (
         f"{MODEL}:9:34: memory 256Mi is less than fraud needs as it starts: 56 MiB (server "
-        "master) + 16 worker(s) x (32 MiB + 5 x 56 bytes artifact while loading) = 568 MiB; "
+        "master) + 16 worker(s) x (32 MiB + 2.1 x 56 bytes artifact while loading) = 568 MiB; "
         "every start would be OOM-killed\n"
         "  hint: set memory: 576Mi, or at most 6 worker(s) (server.workers)\n"
     )
@@ -74,8 +74,8 @@ def test_workers_that_cannot_fit_in_memory_are_refused_with_the_arithmetic(
 def test_memory_below_what_the_artifact_needs_to_load_is_refused(
     make_repo: RepoFactory,
 ) -> None:
-    artifact = b"\0" * (64 * 2**20)  # 64 MiB: 5 x 64 MiB at load, in each of 2 workers
-    model = model_yaml(sha256=hashlib.sha256(artifact).hexdigest(), resources="{memory: 512Mi}")
+    artifact = b"\0" * (64 * 2**20)  # 64 MiB: 2.1 x 64 MiB at load, in each of 2 workers
+    model = model_yaml(sha256=hashlib.sha256(artifact).hexdigest(), resources="{memory: 256Mi}")
     outcome = run_cli(
         "validate",
         "--skip-build",
@@ -83,10 +83,10 @@ def test_memory_below_what_the_artifact_needs_to_load_is_refused(
     )
     assert outcome.exit_code == 1
     assert outcome.stderr == (
-        f"{MODEL}:9:23: memory 512Mi is less than fraud needs as it starts: 56 MiB (server "
-        "master) + 2 worker(s) x (32 MiB + 5 x 64 MiB artifact while loading) = 760 MiB; "
+        f"{MODEL}:9:23: memory 256Mi is less than fraud needs as it starts: 56 MiB (server "
+        "master) + 2 worker(s) x (32 MiB + 2.1 x 64 MiB artifact while loading) = 388.8 MiB; "
         "every start would be OOM-killed\n"
-        "  hint: set memory: 768Mi, or at most 1 worker(s) (server.workers)\n"
+        "  hint: set memory: 448Mi, or at most 1 worker(s) (server.workers)\n"
     )
 
 
