@@ -102,8 +102,10 @@ def test_cuda_unavailable_leaves_the_server_not_ready_and_says_so(
         for line in server.log_text().splitlines()
         if line.startswith("{") and json.loads(line)["level"] == "ERROR"
     ]
-    assert f"model iris: execution provider {CUDA} is not active (running on "
-    "CPUExecutionProvider); not ready, since ORT_ALLOW_FALLBACK is false" in errors
+    assert (
+        f"model iris: execution provider {CUDA} is not active (running on "
+        "CPUExecutionProvider); not ready, since ORT_ALLOW_FALLBACK is false"
+    ) in errors
 
 
 def test_a_cpu_deployment_reports_its_provider_and_is_ready(
