@@ -252,18 +252,24 @@ def _scalars(document: Document) -> list[tuple[PathKey, str, bool]]:
 
 
 class Locator:
-    """Finds the input scalar a rendered value came from."""
+    """Finds the input scalar a rendered value came from (the scalars are listed on first use:
+    a run without findings never pays for it)."""
 
     def __init__(self, documents: Mapping[str, Document]) -> None:
         self.documents = documents
-        self._scalars = {name: _scalars(doc) for name, doc in documents.items()}
+        self._scalars: dict[str, list[tuple[PathKey, str, bool]]] = {}
+
+    def scalars(self, name: str) -> list[tuple[PathKey, str, bool]]:
+        if name not in self._scalars:
+            self._scalars[name] = _scalars(self.documents[name])
+        return self._scalars[name]
 
     def problem(self, sources: Sequence[str], message: str, value: str, hint: str) -> Problem:
         candidates = [
             (name, path, text, key)
             for name in sources
-            if name in self._scalars
-            for path, text, key in self._scalars[name]
+            if name in self.documents
+            for path, text, key in self.scalars(name)
         ]
         exact = [c for c in candidates if value and c[2] == value]
         inside = sorted(
@@ -372,6 +378,9 @@ def identities(
     """Every object the controllers apply, with the input that makes it."""
     by_name = {m.name: m for m in models}
     envs = {e.name: e for e in platform.environments}
+    deployed: dict[str, list[Resolved]] = {}
+    for spec in deployments:
+        deployed.setdefault(spec.model, []).append(spec)
     result: list[tuple[Identity, Writer]] = []
     for file in files:
         if not isinstance(file.obj, Mapping):
@@ -385,8 +394,7 @@ def identities(
                     d.environment.namespace,
                     _model_writer(by_name[d.model], d.environment.name),
                 )
-                for d in deployments
-                if d.model == parts[1]
+                for d in deployed.get(parts[1], [])
             ]
         elif parts[0] == "overlays" and parts[1] in envs:
             env = envs[parts[1]]

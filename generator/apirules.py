@@ -22,8 +22,9 @@ The messages are ours; the rules are theirs.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +52,19 @@ _CONFIG_MAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 
+def _remembered(rule: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """The same rule, remembering its verdicts: the same label keys, names and values recur in
+    every rendered object. Each call gets its own list."""
+    verdicts = functools.lru_cache(maxsize=8192)(lambda value: tuple(rule(value)))
+
+    @functools.wraps(rule)
+    def check(value: str) -> list[str]:
+        return list(verdicts(value))
+
+    return check
+
+
+@_remembered
 def dns1123_label(value: str) -> list[str]:
     """``IsDNS1123Label``: namespaces, container, volume and most other short names."""
     errors = []
@@ -64,6 +78,7 @@ def dns1123_label(value: str) -> list[str]:
     return errors
 
 
+@_remembered
 def dns1123_subdomain(value: str) -> list[str]:
     """``IsDNS1123Subdomain``: the names of most kinds (Deployment, ConfigMap, ...)."""
     errors = []
@@ -77,6 +92,7 @@ def dns1123_subdomain(value: str) -> list[str]:
     return errors
 
 
+@_remembered
 def dns1035_label(value: str) -> list[str]:
     """``IsDNS1035Label``: Service names, which must start with a letter."""
     errors = []
@@ -90,6 +106,7 @@ def dns1035_label(value: str) -> list[str]:
     return errors
 
 
+@_remembered
 def qualified_name(value: str) -> list[str]:
     """``IsQualifiedName``: label and annotation keys, node selector and topology keys:
     an optional DNS-1123 subdomain prefix and '/', then a name of at most 63 characters."""
@@ -114,6 +131,7 @@ def qualified_name(value: str) -> list[str]:
     return errors
 
 
+@_remembered
 def label_value(value: str) -> list[str]:
     """``IsValidLabelValue``: empty, or at most 63 letters, digits, '-', '_' and '.',
     starting and ending with a letter or digit."""
@@ -128,6 +146,7 @@ def label_value(value: str) -> list[str]:
     return errors
 
 
+@_remembered
 def port_name(value: str) -> list[str]:
     """``IsValidPortName``: an IANA service name (at most 15 characters, lower case, at
     least one letter, no '-' at either end and no '--')."""
@@ -152,6 +171,7 @@ def port_number(value: Any) -> list[str]:
     return []
 
 
+@_remembered
 def config_map_key(value: str) -> list[str]:
     """``IsConfigMapKey``: ConfigMap data keys and the key of a secretKeyRef."""
     errors = []
@@ -166,6 +186,7 @@ def config_map_key(value: str) -> list[str]:
     return errors
 
 
+@_remembered
 def env_var_name(value: str) -> list[str]:
     """``IsEnvVarName``: letters, digits, '-', '_' and '.', not starting with a digit. Clusters
     with the RelaxedEnvironmentVariableValidation feature (beta in 1.32, GA in 1.34) accept any
