@@ -140,7 +140,7 @@ def _walk(node: Any, path: tuple[str | int, ...], kind: str) -> Iterator[Finding
             for index, item in enumerate(value):
                 if isinstance(item, Mapping):
                     yield from _container(item, (*here, index))
-            if kind != "Component" and len(set(names)) < len(names):
+            if len(set(names)) < len(names):
                 yield Finding(_dotted(here), "", "container names must be unique in a pod")
         elif key == "volumes" and isinstance(value, list):
             for index, item in enumerate(value):
@@ -159,6 +159,10 @@ def _walk(node: Any, path: tuple[str | int, ...], kind: str) -> Iterator[Finding
             for name, amount in value.items():
                 yield from _each(apirules.qualified_name(str(name)), here, name, key=True)
                 yield from _each(apirules.quantity(amount), (*here, name), amount)
+        elif kind == "ConfigMap" and key == "data" and isinstance(value, Mapping):
+            for name in value:
+                yield from _each(apirules.config_map_key(str(name)), here, name, key=True)
+            yield from _each(apirules.config_map_size(value), here, "")
         elif key in ("default", "defaultRequest", "max", "min") and kind == "LimitRange":
             for name, amount in (value or {}).items():
                 yield from _each(apirules.quantity(amount), (*here, name), amount)
@@ -265,6 +269,8 @@ class Locator:
         return self._scalars[name]
 
     def problem(self, sources: Sequence[str], message: str, value: str, hint: str) -> Problem:
+        """``message`` at the scalar of ``sources`` equal to ``value`` (a key or a value), else
+        at the longest one ``value`` contains, else at the first source as a whole."""
         candidates = [
             (name, path, text, key)
             for name in sources
@@ -285,6 +291,7 @@ class Locator:
 
 
 def documents_of(platform: Platform, models: Sequence[ModelSource]) -> dict[str, Document]:
+    """Every input document by the name rendered files give as their source."""
     return {ENVIRONMENTS_FILE: platform.document} | {m.file: m.document for m in models}
 
 
@@ -325,6 +332,8 @@ _TRACKED = {
 
 @dataclass(frozen=True)
 class Identity:
+    """What makes an object one object for the API server: two with the same are one."""
+
     cluster: str
     group: str
     kind: str

@@ -274,6 +274,11 @@ def test_the_walker_refuses_a_rendered_value_and_locates_its_input(make_repo: Re
             id="kustomization-fields",
         ),
         pytest.param(
+            {"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"a b": "1", "ok": "2"}},
+            ["data"],
+            id="config-map-keys",
+        ),
+        pytest.param(
             {"kind": "Deployment", "metadata": {"name": "a"}, "spec": {"template": {
                 "metadata": {"annotations": {"a": "x" * 300_000}}}}},
             ["spec.template.metadata.annotations"],
