@@ -14,21 +14,12 @@ import pytest
 import yaml
 
 from generator import crdschema
-from generator.layout import RepoLayout
-from generator.pipeline import make_plan
 from generator.render.dashboard import dashboard_config_map
 from generator.render.monitoring import prometheus_rule, rule_groups, service_monitor
 from generator.resolve import Resolved
 
 PROJECT = Path(__file__).resolve().parents[2]
 POD = "iris-classifier-6d4f9c7b8-x2x9z"
-
-
-@pytest.fixture(scope="module")
-def deployments() -> dict[str, Resolved]:
-    plan = make_plan(RepoLayout(PROJECT))
-    assert plan.ok, plan.problems
-    return {f"{d.environment.name}/{d.model}": d for d in plan.deployments}
 
 
 @pytest.fixture(scope="module")
