@@ -60,16 +60,16 @@ def check_name(name: str, what: str) -> None:
             "choose a shorter name (it prefixes every Kubernetes object of the model)",
             usage=True,
         )
-    if what == "model name" and (errors := dns1035_label(name)):
-        raise ScaffoldError(
-            f"{what} {name!r} also names the model's Service: it {'; '.join(errors)}",
-            "use lower-case letters, digits and '-', starting with a letter",
-            usage=True,
-        )
     if not NAME_PATTERN.match(name) or len(name) > 63:
         raise ScaffoldError(
             f"{what} {name!r} is not a DNS-1123 label",
             "use lower-case letters, digits and '-', starting and ending with a letter or digit",
+            usage=True,
+        )
+    if what == "model name" and (errors := dns1035_label(name)):
+        raise ScaffoldError(
+            f"{what} {name!r} also names the model's Service: it {'; '.join(errors)}",
+            "use lower-case letters, digits and '-', starting with a letter",
             usage=True,
         )
 
