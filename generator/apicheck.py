@@ -155,6 +155,12 @@ def _walk(node: Any, path: tuple[str | int, ...], kind: str) -> Iterator[Finding
             yield from _each(apirules.qualified_name(value), here, value)
         elif kind == "Service" and key == "ports" and isinstance(value, list):
             yield from _service_ports(value, here)
+        elif kind == "NetworkPolicy" and key == "ports" and isinstance(value, list):
+            for index, item in enumerate(value):
+                port = item.get("port") if isinstance(item, Mapping) else None
+                rule = apirules.port_name if isinstance(port, str) else apirules.port_number
+                if port is not None:
+                    yield from _each(rule(port), (*here, index, "port"), port)
         elif kind == "ResourceQuota" and key == "hard" and isinstance(value, Mapping):
             for name, amount in value.items():
                 yield from _each(apirules.qualified_name(str(name)), here, name, key=True)

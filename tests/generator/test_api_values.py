@@ -274,6 +274,12 @@ def test_the_walker_refuses_a_rendered_value_and_locates_its_input(make_repo: Re
             id="kustomization-fields",
         ),
         pytest.param(
+            {"kind": "NetworkPolicy", "metadata": {"name": "a"}, "spec": {"egress": [{"ports": [
+                {"port": 53, "protocol": "UDP"}, {"port": 70000}, {"port": "dns--tcp"}]}]}},
+            ["spec.egress[0].ports[1].port", "spec.egress[0].ports[2].port"],
+            id="network-policy-ports",
+        ),
+        pytest.param(
             {"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"a b": "1", "ok": "2"}},
             ["data"],
             id="config-map-keys",
