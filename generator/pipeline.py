@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from generator import crdschema, kubeschema, kustomize
-from generator.apicheck import duplicate_problems, rendered_problems
+from generator.apicheck import rendered_problems
+from generator.apinames import duplicate_problems
 from generator.delivery.release import Release
 from generator.inputvalues import check_model_inputs, check_platform_values
 from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.apicheck import normalized_basename, object_findings, rendered_problems
+from generator.apicheck import object_findings, rendered_problems
+from generator.apinames import normalized_basename
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.render.tree import RenderedFile
