@@ -22,7 +22,7 @@ from generator.modelspec import ModelSource
 from generator.platform import Platform
 from generator.problems import Problem
 from generator.render.tree import ENVIRONMENTS_FILE, RenderedFile
-from generator.yamlsource import Document, PathKey, load_all_core
+from generator.yamlsource import Document, PathKey
 
 RULE = "k8s-api"
 _KUSTOMIZE_API = "kustomize.config.k8s.io/"
@@ -108,31 +108,33 @@ _REFERENCE_NAMES = ("configMapRef", "secretKeyRef", "configMapKeyRef", "configMa
 
 
 def _walk(node: Any, path: tuple[str | int, ...], kind: str) -> Iterator[Finding]:
-    """Check every field of ``node`` whose name says which rule applies, at any depth."""
+    """Check every field of ``node`` whose name says which rule applies, at any depth.
+    (Rendered and built objects are plain dicts and lists: ``dict`` checks cost far less than
+    ``Mapping`` ones, and this runs over every field the generator writes.)"""
     if isinstance(node, list):
         for index, item in enumerate(node):
             yield from _walk(item, (*path, index), kind)
         return
-    if not isinstance(node, Mapping):
+    if not isinstance(node, dict):
         return
     for key, value in node.items():
         here = (*path, key)
-        if key in ("labels", "matchLabels", "nodeSelector", "pairs") and isinstance(value, Mapping):
+        if key in ("labels", "matchLabels", "nodeSelector", "pairs") and isinstance(value, dict):
             for label, text in value.items():
                 yield from _each(apirules.qualified_name(str(label)), here, label, key=True)
                 yield from _each(apirules.label_value(str(text)), (*here, label), text)
-        elif key == "annotations" and isinstance(value, Mapping):
+        elif key == "annotations" and isinstance(value, dict):
             yield from _each(apirules.annotation_set(value), here, "")
         elif key == "tolerations" and isinstance(value, list):
             for index, item in enumerate(value):
                 yield from _each(apirules.toleration(item), (*here, index), _toleration_text(item))
-        elif key == "resources" and isinstance(value, Mapping):
+        elif key == "resources" and isinstance(value, dict):
             for message in apirules.resource_requirements(value):
                 yield Finding(_dotted(here), _quoted(message), message)
         elif key in ("containers", "initContainers") and isinstance(value, list):
-            names = [c.get("name") for c in value if isinstance(c, Mapping)]
+            names = [c.get("name") for c in value if isinstance(c, dict)]
             for index, item in enumerate(value):
-                if isinstance(item, Mapping):
+                if isinstance(item, dict):
                     yield from _container(item, (*here, index))
             if len(set(names)) < len(names):
                 yield Finding(_dotted(here), "", "container names must be unique in a pod")
@@ -142,7 +144,7 @@ def _walk(node: Any, path: tuple[str | int, ...], kind: str) -> Iterator[Finding
                 yield from _each(apirules.dns1123_label(name), (*here, index, "name"), name)
         elif key in ("serviceAccountName", "priorityClassName") and isinstance(value, str):
             yield from _each(apirules.dns1123_subdomain(value), here, value)
-        elif key in _REFERENCE_NAMES and isinstance(value, Mapping) and "name" in value:
+        elif key in _REFERENCE_NAMES and isinstance(value, dict) and "name" in value:
             name = str(value["name"])
             yield from _each(apirules.dns1123_subdomain(name), (*here, "name"), name)
         elif key == "topologyKey" and isinstance(value, str):
@@ -151,22 +153,22 @@ def _walk(node: Any, path: tuple[str | int, ...], kind: str) -> Iterator[Finding
             yield from _service_ports(value, here)
         elif kind == "NetworkPolicy" and key == "ports" and isinstance(value, list):
             for index, item in enumerate(value):
-                port = item.get("port") if isinstance(item, Mapping) else None
+                port = item.get("port") if isinstance(item, dict) else None
                 rule = apirules.port_name if isinstance(port, str) else apirules.port_number
                 if port is not None:
                     yield from _each(rule(port), (*here, index, "port"), port)
-        elif kind == "ResourceQuota" and key == "hard" and isinstance(value, Mapping):
+        elif kind == "ResourceQuota" and key == "hard" and isinstance(value, dict):
             for name, amount in value.items():
                 yield from _each(apirules.qualified_name(str(name)), here, name, key=True)
                 yield from _each(apirules.quantity(amount), (*here, name), amount)
-        elif kind == "ConfigMap" and key == "data" and isinstance(value, Mapping):
+        elif kind == "ConfigMap" and key == "data" and isinstance(value, dict):
             for name in value:
                 yield from _each(apirules.config_map_key(str(name)), here, name, key=True)
             yield from _each(apirules.config_map_size(value), here, "")
         elif key in ("default", "defaultRequest", "max", "min") and kind == "LimitRange":
             for name, amount in (value or {}).items():
                 yield from _each(apirules.quantity(amount), (*here, name), amount)
-        if isinstance(value, list | Mapping) and key not in ("annotations",):
+        if isinstance(value, list | dict) and key not in ("annotations",):
             yield from _walk(value, here, kind)
 
 
@@ -221,17 +223,9 @@ def _kustomization(obj: Mapping[str, Any]) -> Iterator[Finding]:
         for key in data:
             yield from _each(apirules.config_map_key(key), (*where, "literals"), key)
         yield from _each(apirules.config_map_size(data), (*where, "literals"), "")
-    for index, patch in enumerate(obj.get("patches") or []):
-        if isinstance(patch.get("patch"), str):
-            for part in load_all_core(patch["patch"]):
-                if isinstance(part, Mapping):
-                    for finding in object_findings(part):
-                        yield Finding(
-                            f"patches[{index}].{finding.field}",
-                            finding.value,
-                            finding.message,
-                            finding.key,
-                        )
+    # Inline patches are not parsed here (a YAML parse per patch would double the cost of this
+    # check): they carry the environment's resources and autoscaler bounds, which the input
+    # checks hold to their rules, and `built_problems` walks them as kustomize applied them.
 
 
 # -- mapping a refused value back to the input it came from --------------------------------
@@ -317,3 +311,33 @@ def rendered_problems(
                 )
             )
     return [replace(p, rule=RULE) for p in problems]
+
+
+def built_problems(
+    files: Sequence[RenderedFile],
+    platform: Platform,
+    models: Sequence[ModelSource],
+    directory: str,
+    objects: Sequence[Any],
+) -> list[Problem]:
+    """The objects kustomize built for the overlay ``directory``, walked as the API server would
+    receive them (patches applied), each refusal located at the overlay's inputs."""
+    kustomization = f"{directory}/kustomization.yaml"
+    sources = next((f.sources for f in files if f.path == kustomization), ())
+    locator = Locator(documents_of(platform, models))
+    problems = []
+    for obj in objects:
+        if not isinstance(obj, dict):
+            continue
+        name = (obj.get("metadata") or {}).get("name", "")
+        for finding in object_findings(obj):
+            value = f" {finding.value!r}" if finding.value else ""
+            problem = locator.problem(
+                sources,
+                f"{directory}: built {obj.get('kind')} {name} {finding.field}{value} would be "
+                f"refused by the Kubernetes API server: {finding.message}",
+                finding.value,
+                "change this value so that the rendered field is valid",
+            )
+            problems.append(replace(problem, rule=RULE))
+    return problems

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import crdschema, kubeschema, kustomize
-from generator.apicheck import rendered_problems
+from generator.apicheck import built_problems, rendered_problems
 from generator.apinames import duplicate_problems
 from generator.delivery.release import Release
 from generator.inputvalues import check_model_inputs, check_platform_values
@@ -256,6 +256,9 @@ def verify_builds(plan: Plan, jobs: int | None = None) -> tuple[list[Problem], i
                     kind, name = _object_sort_key(obj)
                     problems.append(Problem(where, 0, 0, f"built {kind} {name}: {message}"))
             problems += policy_problems(plan, result.directory, built)
+            problems += built_problems(
+                plan.files, plan.platform, plan.models, result.directory, built
+            )
     return problems, count
 
 

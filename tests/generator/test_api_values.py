@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.apicheck import object_findings, rendered_problems
+from generator.apicheck import built_problems, object_findings, rendered_problems
 from generator.apinames import normalized_basename
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
@@ -297,3 +297,27 @@ def test_the_walker_checks_each_field_by_its_rule(
     obj: dict[str, object], expected: list[str]
 ) -> None:
     assert [f.field for f in object_findings(obj)] == expected
+
+
+def test_built_objects_are_walked_as_kustomize_applied_the_patches(
+    make_repo: RepoFactory,
+) -> None:
+    """What the overlay's patches put into the Deployment is checked on the built object, and
+    a refusal points at the overlay's inputs (here the HPA bound an override set)."""
+    model = model_yaml(spec="environments: {dev: {scaling: {minReplicas: 1, maxReplicas: 2}}}")
+    plan = make_plan(RepoLayout(make_repo({MODEL: model})))
+    assert plan.platform is not None and plan.problems == []
+    built = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "fraud", "namespace": "ml-dev"},
+        "spec": {"minReplicas": 3, "maxReplicas": 2},
+    }
+
+    problems = built_problems(plan.files, plan.platform, plan.models, "overlays/dev/fraud", [built])
+
+    assert [(p.file, p.line, p.column) for p in problems] == [(MODEL, 10, 63)]
+    assert problems[0].message == (
+        "overlays/dev/fraud: built HorizontalPodAutoscaler fraud spec.maxReplicas '2' would be "
+        "refused by the Kubernetes API server: must not be less than minReplicas"
+    )
