@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.check.sizing import intra_op_threads
 from generator.render.labels import (
     RUN_AS_USER,
     SERVER_CONTAINER,
@@ -14,7 +15,6 @@ from generator.render.labels import (
     selector,
 )
 from generator.resolve import Resolved
-from generator.sizing import intra_op_threads
 
 Object = dict[str, Any]
 

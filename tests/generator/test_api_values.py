@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.apicheck import built_problems, object_findings, rendered_problems
-from generator.apinames import normalized_basename
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.render.tree import RenderedFile
+from generator.verify.fields import built_problems, object_findings, rendered_problems
+from generator.verify.names import normalized_basename
 from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
 
 MODEL = "models/fraud/model.yaml"

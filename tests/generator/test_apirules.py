@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from generator import apirules
+from generator.check import apirules
 from generator.quantities import parse_quantity
 
 ACCEPTED, REFUSED = True, False

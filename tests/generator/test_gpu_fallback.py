@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from generator.layout import RepoLayout
+from generator.load.yamlsource import load_all_core
 from generator.pipeline import build_one, make_plan
-from generator.yamlsource import load_all_core
 from tests.generator.conftest import RepoFactory, model_yaml
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from generator.sizing import LOAD_FIXED_BYTES, LOAD_PEAK_RATIO, MemoryNeed
+from generator.check.sizing import LOAD_FIXED_BYTES, LOAD_PEAK_RATIO, MemoryNeed
 from tests.generator.test_sizing import weights_model
 from tests.serving.conftest import start_server
 

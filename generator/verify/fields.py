@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from generator import apirules
-from generator.modelspec import ModelSource
-from generator.platform import Platform
+from generator.check import apirules
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Platform
+from generator.load.yamlsource import Document, PathKey
 from generator.problems import Problem
 from generator.render.tree import ENVIRONMENTS_FILE, RenderedFile
-from generator.yamlsource import Document, PathKey
 
 RULE = "k8s-api"
 _KUSTOMIZE_API = "kustomize.config.k8s.io/"

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator import apirules
-from generator.modelspec import ModelSource
-from generator.platform import Environment, Platform
+from generator.check import apirules
+from generator.check.sizing import MemoryNeed, round_up
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Environment, Platform
 from generator.problems import Problem
 from generator.quantities import format_bytes, memory_bytes
 from generator.resolve import is_enabled, merged_tunables, origin
-from generator.sizing import MemoryNeed, round_up
 
 MIB = 2**20
 

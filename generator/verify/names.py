@@ -15,16 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from generator import apirules
-from generator.apicheck import RULE, documents_of, is_kustomize_file
+from generator.check import apirules
 from generator.layout import NAMESPACE_OVERLAY
-from generator.modelspec import ModelSource
-from generator.platform import Platform
+from generator.load.modelspec import ModelSource
+from generator.load.platform import ARGOCD_NAMESPACE, Platform
+from generator.load.yamlsource import PathKey
 from generator.problems import Problem
-from generator.render.gitops_argocd import ARGOCD_NAMESPACE
 from generator.render.tree import ENVIRONMENTS_FILE, RenderedFile
 from generator.resolve import Resolved
-from generator.yamlsource import PathKey
+from generator.verify.fields import RULE, documents_of, is_kustomize_file
 
 ARGOCD_CLUSTER = "the Argo CD cluster"
 
