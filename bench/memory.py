@@ -2,7 +2,7 @@
 
     python -m bench.memory [--sizes-mib 16,64,256] [--workers 1,4]
 
-Two measurements, behind the constants of `generator.sizing`:
+Two measurements, behind the constants of `generator.check.sizing`:
 
 - server: the real `mlgitops-serve` on the iris example, once with 1 worker and once with 4;
   the memory the pod would be charged is the proportional set size (PSS, from

@@ -103,7 +103,7 @@ def model_yaml(
     memory: str = "512Mi",
 ) -> str:
     """The commented model.yaml. Every string is quoted so no YAML 1.1 loader misreads it.
-    ``memory``: sized from the artifact (`generator.sizing.initial_memory`)."""
+    ``memory``: sized from the artifact (`generator.check.sizing.initial_memory`)."""
     lines = [
         f"# {name}: created by `mlgitops init`. Reference of every field: docs/model-yaml.md",
         "# (or `mlgitops schema`). Check your edits with `mlgitops validate`.",

@@ -1,8 +1,8 @@
 """Input values that reach a Kubernetes field, held to the API server's rule for that field.
 
 The JSON Schemas catch the shape of the inputs; this module applies the rules of
-`generator.apirules` to each input that becomes a name, a label, a toleration, a node selector
-or a quantity, and says so at the input's own position, with the fix. (`generator.apicheck`
+`generator.check.apirules` to each input that becomes a name, a label, a toleration, a node selector
+or a quantity, and says so at the input's own position, with the fix. (`generator.verify.fields`
 walks the rendered objects afterwards, so a value this module does not know about is still
 refused, if less precisely.)
 """
@@ -118,7 +118,7 @@ def check_resolved_values(
 def check_memory(
     model: ModelSource, env: Environment, platform: Platform, artifact_bytes: int
 ) -> Iterator[Problem]:
-    """Memory below what the workers and the artifact need at start (`generator.sizing`):
+    """Memory below what the workers and the artifact need at start (`generator.check.sizing`):
     every start would be OOM-killed, so the rollout would never finish."""
     spec = merged_tunables(model, env)
     memory = spec["resources"]["memory"]

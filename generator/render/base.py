@@ -22,7 +22,7 @@ Object = dict[str, Any]
 def server_config(spec: Resolved) -> dict[str, str]:
     """Environment of the server container (the serving runtime's public contract).
 
-    ORT_INTRA_OP_THREADS comes from the CPU request (`generator.sizing.intra_op_threads`); a
+    ORT_INTRA_OP_THREADS comes from the CPU request (`generator.check.sizing.intra_op_threads`); a
     GPU deployment says whether it may stay ready on the CPU (ORT_ALLOW_FALLBACK)."""
     config = {
         "MODEL_NAME": spec.model,

@@ -1,6 +1,6 @@
 """Inputs whose values the Kubernetes API server would refuse (or that would never start) are
 refused by ``mlgitops validate`` at the input's own line and column, with the fix; and the walker
-over every rendered object (`generator.apicheck`) refuses what no input check knows about."""
+over every rendered object (`generator.verify.fields`) refuses what no input check knows about."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ cpu = st.one_of(
     st.integers(1, 64).map(str),
     st.tuples(st.integers(0, 63), st.integers(1, 999)).map(lambda t: f"{t[0]}.{t[1]}"),
 )
-# Memory is enough for any number of workers (generator.sizing: 56 MiB + 64 x 32 MiB = 2104 MiB).
+# Memory is enough for any number of workers (generator.check.sizing: 56 MiB + 64 x 32 MiB = 2104 MiB).
 memory = st.one_of(
     st.tuples(st.integers(2104, 65536), st.sampled_from(["Mi"])),
     st.tuples(st.integers(2207, 65536), st.sampled_from(["M"])),
@@ -142,7 +142,7 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
         spec,
         "server",
         st.fixed_dictionaries(
-            # At most 14 workers fit the default 512Mi (generator.sizing: 56 + 14 x 32 MiB).
+            # At most 14 workers fit the default 512Mi (generator.check.sizing: 56 + 14 x 32 MiB).
             {},
             optional={"workers": st.integers(1, 14), "threads": st.integers(1, 64)},
         ),

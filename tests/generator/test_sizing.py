@@ -1,4 +1,4 @@
-"""Threads and memory derived from the pod's resources and the artifact (`generator.sizing`):
+"""Threads and memory derived from the pod's resources and the artifact (`generator.check.sizing`):
 ONNX Runtime threads from the CPU request, rendered into the ConfigMap the real kustomize builds;
 the memory a replica needs; and `mlgitops init` sizing memory from the artifact."""
 

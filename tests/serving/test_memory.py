@@ -1,4 +1,4 @@
-"""The memory figures the generator sizes pods with (`generator.sizing`) hold for the real
+"""The memory figures the generator sizes pods with (`generator.check.sizing`) hold for the real
 server: a served model's master and workers fit in what the generator reserves, and ONNX
 Runtime's load peak stays under the ratio it assumes. (The constants themselves come from
 ``python -m bench.memory``; these tests fail when the server outgrows them.)"""
