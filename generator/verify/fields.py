@@ -1,11 +1,11 @@
-"""Every rendered field held to the API server's rule for it, and every name unique.
+"""Every rendered field held to the API server's rule for it, located at its input.
 
 `generator.check.values` checks the inputs it knows reach Kubernetes fields; this module is the
 net under it. It walks every object the generator renders (bases, overlays with their ConfigMap
 generators, components, namespace overlays, Argo CD and Flux objects; and, when overlays are
-built, every object kustomize builds, with the patches applied), checks
-each field it finds by the Kubernetes rule for that field (`generator.check.apirules`), and reports a
-refusal at the input the value came from: the scalar of the file's sources (its model.yaml,
+built, every object kustomize builds, with the patches applied), checks each field it finds
+by the Kubernetes rule for that field (`generator.check.apirules`), and reports a refusal at
+the input the value came from: the scalar of the file's sources (its model.yaml,
 environments.yaml) that equals the value, or failing that the longest one it contains.
 
 Names two inputs would both generate are `generator.verify.names`' concern.

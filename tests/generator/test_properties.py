@@ -67,7 +67,7 @@ cpu = st.one_of(
     st.integers(1, 64).map(str),
     st.tuples(st.integers(0, 63), st.integers(1, 999)).map(lambda t: f"{t[0]}.{t[1]}"),
 )
-# Memory is enough for any number of workers (generator.check.sizing: 56 MiB + 64 x 32 MiB = 2104 MiB).
+# Memory for any number of workers (generator.check.sizing: 56 MiB + 64 x 32 MiB = 2104 MiB).
 memory = st.one_of(
     st.tuples(st.integers(2104, 65536), st.sampled_from(["Mi"])),
     st.tuples(st.integers(2207, 65536), st.sampled_from(["M"])),
