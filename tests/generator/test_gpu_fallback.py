@@ -10,7 +10,8 @@ import pytest
 
 from generator.layout import RepoLayout
 from generator.load.yamlsource import load_all_core
-from generator.pipeline import build_one, make_plan
+from generator.pipeline import make_plan
+from generator.verify.overlays import build_one
 from tests.generator.conftest import RepoFactory, model_yaml
 
 

@@ -15,7 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 from generator.check.sizing import MIB, MemoryNeed, initial_memory, intra_op_threads
 from generator.layout import RepoLayout
 from generator.load.yamlsource import load_all_core
-from generator.pipeline import build_one, make_plan
+from generator.pipeline import make_plan
+from generator.verify.overlays import build_one
 from tests.generator.conftest import RepoFactory, model_yaml, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
