@@ -14,7 +14,8 @@ from generator.pipeline import make_plan
 from generator.render.tree import RenderedFile
 from generator.verify.fields import built_problems, object_findings, rendered_problems
 from generator.verify.names import normalized_basename
-from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml
 
 MODEL = "models/fraud/model.yaml"
 GPU_TOLERATION = "tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]"

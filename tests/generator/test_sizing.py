@@ -17,7 +17,8 @@ from generator.layout import RepoLayout
 from generator.load.yamlsource import load_all_core
 from generator.pipeline import make_plan
 from generator.verify.overlays import build_one
-from tests.generator.conftest import RepoFactory, model_yaml, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import RepoFactory, model_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
