@@ -6,6 +6,7 @@ from typing import Any
 
 from generator.check.sizing import intra_op_threads
 from generator.render.labels import (
+    GRPC_PORT,
     RUN_AS_USER,
     SERVER_CONTAINER,
     SERVER_PORT,
@@ -19,6 +20,11 @@ from generator.resolve import Resolved
 Object = dict[str, Any]
 
 
+MODEL_PROFILE_PATH = "/models/profile.json"
+"""Where serving/Dockerfile.model puts the model's profile.json: MODEL_PROFILE names it where
+drift monitoring is on (the server then counts; without the variable it does not)."""
+
+
 def server_config(spec: Resolved) -> dict[str, str]:
     """Environment of the server container (the serving runtime's public contract).
 
@@ -28,11 +34,13 @@ def server_config(spec: Resolved) -> dict[str, str]:
         "MODEL_NAME": spec.model,
         "MODEL_VERSION": spec.version,
         "PORT": str(SERVER_PORT),
+        "GRPC_PORT": str(GRPC_PORT),
         "WORKERS": str(spec.workers),
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
         "ORT_PROVIDERS": "CPUExecutionProvider",
         "ORT_INTRA_OP_THREADS": str(intra_op_threads(spec.cpu, spec.workers)),
+        **({"MODEL_PROFILE": MODEL_PROFILE_PATH} if spec.drift_enabled else {}),
     }
     if spec.accelerator == "gpu":
         config["ORT_ALLOW_FALLBACK"] = "true" if spec.allow_cpu_fallback else "false"
@@ -76,7 +84,10 @@ def deployment(spec: Resolved) -> Object:
         "name": SERVER_CONTAINER,
         "image": f"{spec.image}:{spec.version}",
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+        ],
         "envFrom": [{"configMapRef": {"name": config_map_name(spec.model)}}],
     }
     if spec.secret_refs:
@@ -144,7 +155,10 @@ def service(spec: Resolved) -> Object:
         "spec": {
             "type": "ClusterIP",
             "selector": selector(spec.model),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
+                {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
+            ],
         },
     }
 
@@ -196,7 +210,14 @@ def network_policy(spec: Resolved) -> Object:
         "spec": {
             "podSelector": {"matchLabels": selector(spec.model)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"ports": [{"port": "http", "protocol": "TCP"}]}],
+            "ingress": [
+                {
+                    "ports": [
+                        {"port": "http", "protocol": "TCP"},
+                        {"port": "grpc", "protocol": "TCP"},
+                    ]
+                }
+            ],
         },
     }
 

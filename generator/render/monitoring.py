@@ -100,9 +100,10 @@ def restarts_expr(spec: Resolved) -> str:
     return f"increase({RESTARTS}{{{pod_selector(spec)}}}[30m]) > 2"
 
 
-def _alert(
+def alert_rule(
     spec: Resolved, name: str, expr: str, duration: str, severity: str, summary: str
 ) -> Object:
+    """One alerting rule, labelled with the model, its owner and the environment."""
     return {
         "alert": name,
         "expr": expr,
@@ -120,11 +121,11 @@ def _alert(
 def rule_groups(spec: Resolved) -> list[Object]:
     """The alert rules, also what ``promtool`` checks in the tests."""
     model, env = spec.model, spec.environment.name
-    gpu = []
+    gpu: list[Object] = []
     if spec.accelerator == "gpu":
         # Not ready is the consequence (unless spec.server.allowCpuFallback); this is the cause.
         gpu.append(
-            _alert(
+            alert_rule(
                 spec,
                 "MLModelNotOnGpu",
                 off_gpu_expr(spec),
@@ -138,7 +139,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
         {
             "name": f"mlgitops.{model}",
             "rules": [
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelNotReady",
                     not_ready_expr(spec),
@@ -147,7 +148,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
                     f"{model} in {env}: a replica has not had the model loaded for 5 minutes, "
                     "or no replica is scraped at all",
                 ),
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelErrorRatioHigh",
                     error_ratio_expr(spec),
@@ -156,7 +157,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
                     f"{model} in {env}: more than {spec.slo_error_ratio:.2%} of inference "
                     "requests fail with 5xx (spec.slo.errorRatio)",
                 ),
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelLatencyP99High",
                     latency_p99_expr(spec),
@@ -165,7 +166,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
                     f"{model} in {env}: p99 inference latency above "
                     f"{spec.slo_latency_p99_ms} ms (spec.slo.latencyP99Ms)",
                 ),
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelPodsRestarting",
                     restarts_expr(spec),
@@ -180,6 +181,8 @@ def rule_groups(spec: Resolved) -> list[Object]:
 
 
 def prometheus_rule(spec: Resolved) -> Object:
+    from generator.render.drift import drift_rule_groups  # it builds on this module
+
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -187,7 +190,7 @@ def prometheus_rule(spec: Resolved) -> Object:
             "name": spec.model,
             "labels": model_labels(spec.model, spec.owner, spec.version),
         },
-        "spec": {"groups": rule_groups(spec)},
+        "spec": {"groups": rule_groups(spec) + drift_rule_groups(spec)},
     }
 
 
