@@ -66,10 +66,10 @@ def test_workers_that_cannot_fit_in_memory_are_refused_with_the_arithmetic(
     stderr = errors_of(make_repo, {MODEL: model})
 
     assert stderr == (
-        f"{MODEL}:9:34: memory 256Mi is less than fraud needs as it starts: 56 MiB (server "
-        "master) + 16 worker(s) x (32 MiB + 2.1 x 56 bytes artifact while loading) = 568 MiB; "
+        f"{MODEL}:9:34: memory 256Mi is less than fraud needs as it starts: 60 MiB (server "
+        "master) + 16 worker(s) x (44 MiB + 2.1 x 56 bytes artifact while loading) = 764 MiB; "
         "every start would be OOM-killed\n"
-        "  hint: set memory: 576Mi, or at most 6 worker(s) (server.workers)\n"
+        "  hint: set memory: 768Mi, or at most 4 worker(s) (server.workers)\n"
     )
 
 
@@ -85,8 +85,8 @@ def test_memory_below_what_the_artifact_needs_to_load_is_refused(
     )
     assert outcome.exit_code == 1
     assert outcome.stderr == (
-        f"{MODEL}:9:23: memory 256Mi is less than fraud needs as it starts: 56 MiB (server "
-        "master) + 2 worker(s) x (32 MiB + 2.1 x 64 MiB artifact while loading) = 388.8 MiB; "
+        f"{MODEL}:9:23: memory 256Mi is less than fraud needs as it starts: 60 MiB (server "
+        "master) + 2 worker(s) x (44 MiB + 2.1 x 64 MiB artifact while loading) = 416.8 MiB; "
         "every start would be OOM-killed\n"
         "  hint: set memory: 448Mi, or at most 1 worker(s) (server.workers)\n"
     )

@@ -68,14 +68,14 @@ cpu = st.one_of(
     st.integers(1, 64).map(str),
     st.tuples(st.integers(0, 63), st.integers(1, 999)).map(lambda t: f"{t[0]}.{t[1]}"),
 )
-# Memory for any number of workers (generator.check.sizing: 56 MiB + 64 x 32 MiB = 2104 MiB).
+# Memory for any number of workers (generator.check.sizing: 60 MiB + 64 x 44 MiB = 2876 MiB).
 memory = st.one_of(
-    st.tuples(st.integers(2104, 65536), st.sampled_from(["Mi"])),
-    st.tuples(st.integers(2207, 65536), st.sampled_from(["M"])),
-    st.tuples(st.integers(2_154_497, 67_108_864), st.sampled_from(["Ki"])),
-    st.tuples(st.integers(2_206_204, 67_108_864), st.sampled_from(["k"])),
-    st.tuples(st.integers(2_206_203_905, 2**36), st.sampled_from([""])),
-    st.tuples(st.integers(3, 64), st.sampled_from(["G", "Gi"])),
+    st.tuples(st.integers(2876, 65536), st.sampled_from(["Mi"])),
+    st.tuples(st.integers(3016, 65536), st.sampled_from(["M"])),
+    st.tuples(st.integers(2_945_025, 67_108_864), st.sampled_from(["Ki"])),
+    st.tuples(st.integers(3_015_705, 67_108_864), st.sampled_from(["k"])),
+    st.tuples(st.integers(3_015_704_577, 2**36), st.sampled_from([""])),
+    st.tuples(st.integers(4, 64), st.sampled_from(["G", "Gi"])),
 ).map(lambda t: f"{t[0]}{t[1]}")
 _SECRETISH = re.compile("|".join(SECRET_WORDS))
 config_key = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
@@ -143,9 +143,9 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
         spec,
         "server",
         st.fixed_dictionaries(
-            # At most 14 workers fit the default 512Mi (generator.check.sizing: 56 + 14 x 32 MiB).
+            # At most 10 workers fit the default 512Mi (generator.check.sizing: 60 + 10 x 44 MiB).
             {},
-            optional={"workers": st.integers(1, 14), "threads": st.integers(1, 64)},
+            optional={"workers": st.integers(1, 10), "threads": st.integers(1, 64)},
         ),
     )
     taken = set(spec.get("config", {}))

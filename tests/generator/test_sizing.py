@@ -65,20 +65,20 @@ def test_the_thread_count_reaches_each_environments_built_config_map(
 
 def test_memory_need_adds_master_workers_and_artifact_peaks() -> None:
     need = MemoryNeed(workers=16, artifact_bytes=0)
-    assert need.total == 568 * MIB
-    assert need.workers_fitting(256 * MIB) == 6
+    assert need.total == 764 * MIB
+    assert need.workers_fitting(256 * MIB) == 4
     big = MemoryNeed(workers=2, artifact_bytes=1_500_000_000)
-    assert big.total == 56 * MIB + 2 * (32 * MIB + 3_150_000_000)
+    assert big.total == 60 * MIB + 2 * (44 * MIB + 3_150_000_000)
 
 
 @pytest.mark.parametrize(
     ("workers", "artifact_bytes", "memory"),
     [
         (2, 1_000, "512Mi"),  # small models keep the schema default
-        (2, 40 * MIB, "512Mi"),  # (56 + 2 x (32 + 84)) x 1.25 = 360 MiB -> the default
-        (2, 100 * MIB, "704Mi"),  # (56 + 2 x (32 + 210)) x 1.25 = 675 MiB -> 704Mi
-        (4, 100 * MIB, "1280Mi"),  # (56 + 4 x 242) x 1.25 = 1280 MiB
-        (2, 1_500_000_000, "7680Mi"),  # the 1.5 GB model, peaking at 3.1 GB
+        (2, 40 * MIB, "512Mi"),  # (60 + 2 x (44 + 84)) x 1.25 = 395 MiB -> the default
+        (2, 100 * MIB, "768Mi"),  # (60 + 2 x (44 + 210)) x 1.25 = 710 MiB -> 768Mi
+        (4, 100 * MIB, "1408Mi"),  # (60 + 4 x 254) x 1.25 = 1345 MiB -> 1408Mi
+        (2, 1_500_000_000, "7744Mi"),  # the 1.5 GB model, peaking at 3.1 GB
     ],
 )
 def test_init_memory_is_sized_from_the_artifact(
@@ -112,10 +112,10 @@ def test_init_of_a_large_model_writes_memory_that_validates(tmp_path: Path) -> N
 
     assert outcome.exit_code == 0, outcome.stderr
     text = (root / "models" / "big" / "model.yaml").read_text(encoding="utf-8")
-    assert 'resources: {cpu: "500m", memory: "704Mi"}' in text
+    assert 'resources: {cpu: "500m", memory: "768Mi"}' in text
     assert run_cli("validate", "--skip-build", root=root).exit_code == 0
     # The same model at the old fixed 512Mi is flagged.
-    (root / "models" / "big" / "model.yaml").write_text(text.replace("704Mi", "512Mi"))
+    (root / "models" / "big" / "model.yaml").write_text(text.replace("768Mi", "512Mi"))
     flagged = run_cli("validate", "--skip-build", root=root)
     assert flagged.exit_code == 1
     assert "memory 512Mi is less than big needs as it starts" in flagged.stderr
