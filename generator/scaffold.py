@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.check.apirules import dns1035_label, dns1123_label
+from generator.check.sizing import initial_memory
 from generator.digest import file_sha256
 from generator.errors import ExitCode, MlgitopsError
 from generator.layout import RepoLayout
@@ -63,6 +65,12 @@ def check_name(name: str, what: str, field: tuple[str, ...]) -> None:
             usage=True,
         )
     if not re.fullmatch(str(rules["pattern"]), name) or len(name) > limit:
+        if not dns1123_label(name) and (errors := dns1035_label(name)):
+            raise ScaffoldError(
+                f"{what} {name!r} also names the model's Service: it {'; '.join(errors)}",
+                "use lower-case letters, digits and '-', starting with a letter",
+                usage=True,
+            )
         raise ScaffoldError(
             f"{what} {name!r} is not a DNS-1123 label",
             "use lower-case letters, digits and '-', starting and ending with a letter or digit",
@@ -80,6 +88,12 @@ def _flow_defaults(*path: str) -> Flow:
     for key in path:
         value = value[key]
     return Flow(dict(value))
+
+
+def _resources(memory: str | None) -> Flow:
+    """The schema's default requests, with the memory sized from the artifact when given."""
+    defaults = dict(tunable_defaults()["resources"])
+    return Flow(defaults | ({"memory": memory} if memory else {}))
 
 
 OPTIONAL_FIELDS = (
@@ -147,9 +161,11 @@ def model_document(
     uri: str = "",
     external_data: Sequence[tuple[str, str]] = (),
     resolved: str = "",
+    memory: str | None = None,
 ) -> dict[str, Any]:
     """The new model.yaml as data: the fields a person sets, the schema's defaults for the
-    tunables, and comments that explain each field where it is edited."""
+    tunables, and comments that explain each field where it is edited. ``memory``: sized
+    from the artifact (`generator.check.sizing.initial_memory`); None keeps the default."""
     tunables = tunable_defaults()
     spec: dict[str, Any] = {
         "version": Commented(
@@ -157,8 +173,10 @@ def model_document(
         ),
         "artifact": _artifact_document(sha256, uri, external_data, resolved),
         "resources": Commented(
-            _flow_defaults("resources"),
-            before=("Requests per replica; the memory limit equals the memory request.",),
+            _resources(memory),
+            before=(
+                "Requests per replica (memory limit = request); memory is sized from the artifact.",
+            ),
         ),
         "accelerator": Commented(
             tunables["accelerator"],
@@ -195,7 +213,7 @@ def model_document(
             "name": Commented(
                 name,
                 before=(
-                    "DNS-1123 label, equal to this folder's name; names every Kubernetes object.",
+                    "DNS-1035 label, equal to this folder's name; names every Kubernetes object.",
                 ),
             ),
             "owner": Commented(
@@ -217,6 +235,7 @@ def model_yaml(
     uri: str = "",
     external_data: Sequence[tuple[str, str]] = (),
     resolved: str = "",
+    memory: str | None = None,
 ) -> str:
     """The commented model.yaml, written by the one YAML emitter (every string quoted)."""
     header = (
@@ -233,6 +252,7 @@ def model_yaml(
             uri=uri,
             external_data=external_data,
             resolved=resolved,
+            memory=memory,
         ),
         indent_lists=True,
     )
@@ -291,6 +311,10 @@ def scaffold(
             uri=source,
             external_data=external,
             resolved=resolved,
+            memory=initial_memory(
+                tunable_defaults()["server"]["workers"],
+                _artifact_bytes(graph, external, copies),
+            ),
         )
         (staging / "model.yaml").write_text(text, encoding="utf-8")
         staging.chmod(0o755)
@@ -332,6 +356,20 @@ def _local_digests(graph: Path) -> tuple[str, list[tuple[str, str]]]:
             "check the path and its permissions; external data files lie beside the graph",
             usage=True,
         ) from error
+
+
+def _artifact_bytes(
+    graph: Path, external: Sequence[tuple[str, str]], copies: Sequence[tuple[Path, str]]
+) -> int:
+    """Bytes the server loads: the graph and every external data file (copied from the model's
+    folder, or kept in the artifact cache by sha256 for a uri)."""
+    if copies:
+        return sum(origin.stat().st_size for origin, _ in copies)
+    from generator.artifacts.cache import default_cache
+
+    cache = default_cache()
+    kept = (cache.path(sha) for _, sha in external)
+    return graph.stat().st_size + sum(p.stat().st_size for p in kept if p.is_file())
 
 
 def _adopt(uri: str) -> tuple[Path, str, list[tuple[str, str]], str]:
