@@ -24,6 +24,7 @@ class Quota:
     memory: str
     gpus: int
     pods: int
+    ephemeral_storage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,24 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class SpreadConstraint:
+    topology_key: str
+    max_skew: int
+    when_unsatisfiable: str
+    min_domains: int | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where model pods run (environments.yaml ``placement``, defaults from the schema)."""
+
+    spread: tuple[SpreadConstraint, ...] = ()
+    priority_class_name: str | None = None
+    kubernetes_version: str = "1.33"
+    """Spread fields newer than the target version are left out (see render.placement)."""
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     index: int
@@ -60,6 +79,7 @@ class Environment:
     fluentd: Fluentd | None
     defaults: Mapping[str, Any]
     monitoring: Monitoring = Monitoring()
+    placement: Placement = Placement()
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,28 @@ def _node_pool(data: Mapping[str, Any]) -> NodePool:
     )
 
 
-def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment:
+def _placement(data: Mapping[str, Any], kubernetes_version: str) -> Placement:
+    given = with_defaults(
+        dict(data.get("placement", {})), PLATFORM_SCHEMA, "/$defs/environment/properties/placement"
+    )
+    return Placement(
+        spread=tuple(
+            SpreadConstraint(
+                topology_key=item["topologyKey"],
+                max_skew=item["maxSkew"],
+                when_unsatisfiable=item["whenUnsatisfiable"],
+                min_domains=item.get("minDomains"),
+            )
+            for item in given["topologySpreadConstraints"]
+        ),
+        priority_class_name=given.get("priorityClassName"),
+        kubernetes_version=kubernetes_version,
+    )
+
+
+def _environment(
+    data: Mapping[str, Any], index: int, last: bool, kubernetes_version: str
+) -> Environment:
     fluentd = data.get("logging", {}).get("fluentd", {})
     aggregator = fluentd.get("aggregator", {})
     sync = data.get("sync", {})
@@ -109,7 +150,11 @@ def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment
         cpu_pool=_node_pool(pools["cpu"]),
         gpu_pool=_node_pool(pools["gpu"]) if "gpu" in pools else None,
         quota=Quota(
-            cpu=quota["cpu"], memory=quota["memory"], gpus=quota["gpus"], pods=quota["pods"]
+            cpu=quota["cpu"],
+            memory=quota["memory"],
+            gpus=quota["gpus"],
+            pods=quota["pods"],
+            ephemeral_storage=quota.get("ephemeralStorage"),
         ),
         fluentd=(
             Fluentd(fluentd["image"], aggregator["host"], aggregator["port"])
@@ -121,6 +166,7 @@ def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment
             prometheus_operator=bool(monitoring.get("prometheusOperator", False)),
             grafana_dashboards=bool(monitoring.get("grafanaDashboards", False)),
         ),
+        placement=_placement(data, kubernetes_version),
     )
 
 
@@ -139,7 +185,7 @@ def build_platform(document: Document) -> Platform:
         repository_branch=data["repository"]["branch"],
         controller=data.get("gitops", {}).get("controller", "both"),
         environments=tuple(
-            _environment(env, index, index == len(environments) - 1)
+            _environment(env, index, index == len(environments) - 1, data["kubernetesVersion"])
             for index, env in enumerate(environments)
         ),
         document=document,

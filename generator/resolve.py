@@ -43,6 +43,8 @@ class Resolved:
     secret_refs: tuple[SecretRef, ...]
     slo_latency_p99_ms: int = 100
     slo_error_ratio: float = 0.01
+    drain_seconds: int = 5
+    graceful_timeout_seconds: int = 30
 
     @property
     def node_pool(self) -> NodePool:
@@ -112,6 +114,8 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         secret_refs=model.secret_refs,
         slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
         slo_error_ratio=spec["slo"]["errorRatio"],
+        drain_seconds=spec["server"]["drainSeconds"],
+        graceful_timeout_seconds=spec["server"]["gracefulTimeoutSeconds"],
     )
 
 

@@ -11,6 +11,7 @@ from generator.inputschema import did_you_mean
 from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
 from generator.platform import Environment, Platform
+from generator.platformchecks import check_placement, check_platform_images
 from generator.policy.engine import rule_ids
 from generator.problems import Problem
 from generator.render.gitops_argocd import ARGOCD_NAMESPACE
@@ -23,6 +24,7 @@ _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
     | {"ORT_PROVIDERS", "LOG_LEVEL"}
+    | {"DRAIN_SECONDS", "GRACEFUL_TIMEOUT"}
 )
 _HASH_CHUNK = 1024 * 1024
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
@@ -66,6 +68,8 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
                 f"environment {env.name!r} enables Fluentd but names no aggregator",
                 "add aggregator: {host: <fluentd service>, port: 24224}",
             )
+        yield from check_platform_images(platform, env, fluentd)
+        yield from check_placement(platform, env)
         if fluentd.get("image", "").endswith(":latest"):
             yield doc.problem(
                 (*path, "logging", "fluentd", "image"),

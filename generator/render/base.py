@@ -13,21 +13,30 @@ from generator.render.labels import (
     restricted_container_security,
     selector,
 )
+from generator.render.lifecycle import termination_grace_period
+from generator.render.storage import (
+    LOG_VOLUME_SIZE,
+    TMP_VOLUME_SIZE,
+    empty_dir,
+    ephemeral_bound,
+)
 from generator.resolve import Resolved
 
 Object = dict[str, Any]
 
 
 def server_config(spec: Resolved) -> dict[str, str]:
-    """Environment of the server container (the serving runtime's public contract)."""
+    """Environment of the server container (the serving runtime's public contract), through
+    its ConfigMap; PORT is set on the container itself (`deployment`)."""
     return {
         "MODEL_NAME": spec.model,
         "MODEL_VERSION": spec.version,
-        "PORT": str(SERVER_PORT),
         "WORKERS": str(spec.workers),
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
         "ORT_PROVIDERS": "CPUExecutionProvider",
+        "DRAIN_SECONDS": str(spec.drain_seconds),
+        "GRACEFUL_TIMEOUT": str(spec.graceful_timeout_seconds),
         **dict(spec.config),
     }
 
@@ -54,13 +63,22 @@ def _probe(path: str, period: int, failures: int) -> Object:
     }
 
 
+def server_storage(spec: Resolved) -> str:
+    """Ephemeral storage of the server container: its /tmp, and its log file where the
+    Fluentd sidecar tails one (`generator.render.storage`)."""
+    written = [TMP_VOLUME_SIZE, LOG_VOLUME_SIZE] if spec.fluentd else [TMP_VOLUME_SIZE]
+    return ephemeral_bound(*written)
+
+
 def server_resources(spec: Resolved) -> Object:
-    limits: Object = {"memory": spec.memory}
+    storage = server_storage(spec)
+    limits: Object = {"memory": spec.memory, "ephemeral-storage": storage}
     if spec.gpus:
         limits[spec.environment.gpu_pool.resource_name if spec.environment.gpu_pool else ""] = str(
             spec.gpus
         )
-    return {"requests": {"cpu": spec.cpu, "memory": spec.memory}, "limits": limits}
+    requests = {"cpu": spec.cpu, "memory": spec.memory, "ephemeral-storage": storage}
+    return {"requests": requests, "limits": limits}
 
 
 def deployment(spec: Resolved) -> Object:
@@ -72,11 +90,12 @@ def deployment(spec: Resolved) -> Object:
         "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
         "envFrom": [{"configMapRef": {"name": config_map_name(spec.model)}}],
     }
-    if spec.secret_refs:
-        container["env"] = [
-            {"name": ref.env, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
-            for ref in spec.secret_refs
-        ]
+    # The port is a property of the pod spec (containerPort above), so it is set beside it
+    # rather than in the ConfigMap, where scanners read a key named PORT as a credential.
+    container["env"] = [{"name": "PORT", "value": str(SERVER_PORT)}] + [
+        {"name": ref.env, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
+        for ref in spec.secret_refs
+    ]
     container |= {
         "resources": server_resources(spec),
         "startupProbe": _probe("/v2/health/live", 2, 60),
@@ -105,7 +124,9 @@ def deployment(spec: Resolved) -> Object:
                     "serviceAccountName": spec.model,
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": 30,
+                    "terminationGracePeriodSeconds": termination_grace_period(
+                        spec.drain_seconds, spec.graceful_timeout_seconds
+                    ),
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUN_AS_USER,
@@ -113,16 +134,8 @@ def deployment(spec: Resolved) -> Object:
                         "fsGroup": RUN_AS_USER,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "topologySpreadConstraints": [
-                        {
-                            "maxSkew": 1,
-                            "topologyKey": "kubernetes.io/hostname",
-                            "whenUnsatisfiable": "ScheduleAnyway",
-                            "labelSelector": {"matchLabels": selector(spec.model)},
-                        }
-                    ],
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                    "volumes": [empty_dir("tmp", TMP_VOLUME_SIZE)],
                 },
             },
         },

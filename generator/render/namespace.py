@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from generator.platform import Environment, Platform
-from generator.render.fluentd import fluentd_config_map
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
 
 Object = dict[str, Any]
@@ -30,18 +29,19 @@ def namespace(env: Environment, platform: Platform) -> Object:
 
 def resource_quota(env: Environment) -> Object:
     gpu_resource = env.gpu_pool.resource_name if env.gpu_pool else "nvidia.com/gpu"
+    hard = {
+        "requests.cpu": env.quota.cpu,
+        "requests.memory": env.quota.memory,
+        f"requests.{gpu_resource}": str(env.quota.gpus),
+        "pods": str(env.quota.pods),
+    }
+    if env.quota.ephemeral_storage:
+        hard["requests.ephemeral-storage"] = env.quota.ephemeral_storage
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
         "metadata": _metadata(env, "mlgitops-quota"),
-        "spec": {
-            "hard": {
-                "requests.cpu": env.quota.cpu,
-                "requests.memory": env.quota.memory,
-                f"requests.{gpu_resource}": str(env.quota.gpus),
-                "pods": str(env.quota.pods),
-            }
-        },
+        "spec": {"hard": hard},
     }
 
 
@@ -55,8 +55,12 @@ def limit_range() -> Object:
             "limits": [
                 {
                     "type": "Container",
-                    "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-                    "default": {"memory": "256Mi"},
+                    "defaultRequest": {
+                        "cpu": "100m",
+                        "memory": "128Mi",
+                        "ephemeral-storage": "128Mi",
+                    },
+                    "default": {"memory": "256Mi", "ephemeral-storage": "1Gi"},
                 }
             ]
         },
@@ -80,8 +84,6 @@ def render_namespace(env: Environment, platform: Platform) -> dict[str, Object]:
         "limitrange.yaml": limit_range(),
         "networkpolicy.yaml": default_deny(env),
     }
-    if env.fluentd is not None:
-        files["fluentd-configmap.yaml"] = fluentd_config_map(env)
     files["kustomization.yaml"] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

@@ -15,8 +15,10 @@ from generator.render.base import (
 )
 from generator.render.components import CPU_POOL, FLUENTD, GPU_POOL, cpu_pool_needed
 from generator.render.dashboard import render_dashboard
+from generator.render.fluentd import fluentd_config_owner
 from generator.render.labels import ENVIRONMENT_LABEL, SERVER_CONTAINER, config_map_name
 from generator.render.monitoring import render_monitoring
+from generator.render.placement import pod_placement
 from generator.resolve import Resolved
 from generator.yamlout import dump
 
@@ -35,7 +37,8 @@ def _deployment_patch(spec: Resolved) -> Object:
         "spec": {
             "template": {
                 "spec": {
-                    "containers": [{"name": SERVER_CONTAINER, "resources": server_resources(spec)}]
+                    **pod_placement(spec.model, spec.environment.placement),
+                    "containers": [{"name": SERVER_CONTAINER, "resources": server_resources(spec)}],
                 }
             }
         },
@@ -99,14 +102,19 @@ def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -
         ]
     base_config, env_config = server_config(base), server_config(spec)
     changed = {k: v for k, v in env_config.items() if base_config.get(k) != v}
+    generators: list[Object] = []
     if changed:
-        kustomization["configMapGenerator"] = [
+        generators.append(
             {
                 "name": config_map_name(spec.model),
                 "behavior": "merge",
                 "literals": config_literals(changed),
             }
-        ]
+        )
+    if spec.fluentd:
+        generators.append(fluentd_config_owner(spec.model))
+    if generators:
+        kustomization["configMapGenerator"] = generators
     kustomization["patches"] = [
         {"patch": dump(_deployment_patch(spec))},
         {"patch": dump(_hpa_patch(spec))},
