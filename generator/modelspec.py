@@ -49,6 +49,8 @@ class ModelSource:
     document: Document
     waivers: tuple[PolicyWaiver, ...] = ()
     signature: Signature | None = None
+    egress: tuple[Mapping[str, Any], ...] = ()
+    """spec.network.egress as written (schema-valid): destinations and ports."""
 
     @property
     def file(self) -> str:
@@ -75,4 +77,5 @@ def build_model(document: Document, folder: str) -> ModelSource:
             PolicyWaiver(w["rule"], w["reason"]) for w in spec.get("policy", {}).get("waivers", [])
         ),
         signature=from_data(spec["signature"]) if "signature" in spec else None,
+        egress=tuple(spec.get("network", {}).get("egress", [])),
     )

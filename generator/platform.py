@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.defaults import with_defaults
@@ -28,10 +30,39 @@ class Quota:
 
 
 @dataclass(frozen=True)
+class Peer:
+    """The other side of a connection (environments.yaml / model.yaml ``networkPeer``):
+    pods of a namespace (None: the environment's own) with labels, or an IP block."""
+
+    namespace: str | None = None
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    cidr: str | None = None
+
+
+def peer_from(data: Mapping[str, Any]) -> Peer:
+    return Peer(data.get("namespace"), dict(data.get("podLabels", {})), data.get("cidr"))
+
+
+OWN_NAMESPACE = (Peer(),)
+CLUSTER_DNS = Peer("kube-system", {"k8s-app": "kube-dns"})
+
+
+@dataclass(frozen=True)
+class Network:
+    """Who may call and scrape the models; where DNS is. Defaults: own namespace only."""
+
+    callers: tuple[Peer, ...] = OWN_NAMESPACE
+    scrapers: tuple[Peer, ...] = OWN_NAMESPACE
+    dns: Peer = CLUSTER_DNS
+
+
+@dataclass(frozen=True)
 class Fluentd:
     image: str
     aggregator_host: str
     aggregator_port: int
+    aggregator_peer: Peer | None = None
+    """Where log shipping may go; None when the host names no namespace (semantic refuses)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +111,7 @@ class Environment:
     defaults: Mapping[str, Any]
     monitoring: Monitoring = Monitoring()
     placement: Placement = Placement()
+    network: Network = Network()
 
 
 @dataclass(frozen=True)
@@ -105,6 +137,39 @@ def _node_pool(data: Mapping[str, Any]) -> NodePool:
         node_selector=dict(data.get("nodeSelector", {})),
         tolerations=tuple(dict(t) for t in data.get("tolerations", [])),
         resource_name=str(data["resourceName"]),
+    )
+
+
+_SERVICE_HOST = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.(?P<namespace>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\..+)?$"
+)
+
+
+def aggregator_peer(aggregator: Mapping[str, Any]) -> Peer | None:
+    """The declared ``peer``, else the namespace of a ``<service>.<namespace>.svc`` host, else
+    the host itself when it is an IP address; None when nothing says where the host is."""
+    if "peer" in aggregator:
+        return peer_from(aggregator["peer"])
+    host = str(aggregator["host"])
+    match = _SERVICE_HOST.match(host)
+    if match:
+        return Peer(namespace=match.group("namespace"))
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return Peer(cidr=f"{address}/{address.max_prefixlen}")
+
+
+def _network(data: Mapping[str, Any]) -> Network:
+    return Network(
+        callers=tuple(peer_from(p) for p in data["callers"])
+        if "callers" in data
+        else OWN_NAMESPACE,
+        scrapers=(
+            tuple(peer_from(p) for p in data["scrapers"]) if "scrapers" in data else OWN_NAMESPACE
+        ),
+        dns=peer_from(data["dns"]) if "dns" in data else CLUSTER_DNS,
     )
 
 
@@ -157,7 +222,12 @@ def _environment(
             ephemeral_storage=quota.get("ephemeralStorage"),
         ),
         fluentd=(
-            Fluentd(fluentd["image"], aggregator["host"], aggregator["port"])
+            Fluentd(
+                fluentd["image"],
+                aggregator["host"],
+                aggregator["port"],
+                aggregator_peer(aggregator),
+            )
             if fluentd.get("enabled") and "host" in aggregator
             else None
         ),
@@ -167,6 +237,7 @@ def _environment(
             grafana_dashboards=bool(monitoring.get("grafanaDashboards", False)),
         ),
         placement=_placement(data, kubernetes_version),
+        network=_network(data.get("network", {})),
     )
 
 

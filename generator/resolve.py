@@ -45,6 +45,7 @@ class Resolved:
     slo_error_ratio: float = 0.01
     drain_seconds: int = 5
     graceful_timeout_seconds: int = 30
+    egress: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def node_pool(self) -> NodePool:
@@ -116,6 +117,7 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         slo_error_ratio=spec["slo"]["errorRatio"],
         drain_seconds=spec["server"]["drainSeconds"],
         graceful_timeout_seconds=spec["server"]["gracefulTimeoutSeconds"],
+        egress=model.egress,
     )
 
 

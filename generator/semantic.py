@@ -10,6 +10,7 @@ from pathlib import Path
 from generator.inputschema import did_you_mean
 from generator.layout import RepoLayout
 from generator.modelspec import ModelSource
+from generator.networkchecks import check_environment_network, check_model_network
 from generator.platform import Environment, Platform
 from generator.platformchecks import check_placement, check_platform_images
 from generator.policy.engine import rule_ids
@@ -70,6 +71,7 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
             )
         yield from check_platform_images(platform, env, fluentd)
         yield from check_placement(platform, env)
+        yield from check_environment_network(platform, env)
         if fluentd.get("image", "").endswith(":latest"):
             yield doc.problem(
                 (*path, "logging", "fluentd", "image"),
@@ -190,6 +192,7 @@ def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> I
     for path, config in config_sources:
         for key in config:
             yield from _check_config_key(model, (*path, key), key, secret_envs)
+    yield from check_model_network(doc, model.egress)
     for index, ref in enumerate(model.secret_refs):
         if ref.env in RESERVED_CONFIG:
             yield doc.problem(

@@ -14,6 +14,7 @@ from generator.render.labels import (
     selector,
 )
 from generator.render.lifecycle import termination_grace_period
+from generator.render.network import model_policy_spec, serving_port_names
 from generator.render.storage import (
     LOG_VOLUME_SIZE,
     TMP_VOLUME_SIZE,
@@ -195,15 +196,14 @@ def pod_disruption_budget(spec: Resolved) -> Object:
 
 
 def network_policy(spec: Resolved) -> Object:
+    """Callers and scrapers of the environment (the base's: its own namespace only) on the
+    server's named ports; egress to what the model declares (`generator.render.network`)."""
+    ports = serving_port_names(deployment(spec))
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": _metadata(spec, spec.model),
-        "spec": {
-            "podSelector": {"matchLabels": selector(spec.model)},
-            "policyTypes": ["Ingress"],
-            "ingress": [{"ports": [{"port": "http", "protocol": "TCP"}]}],
-        },
+        "spec": model_policy_spec(spec.model, spec.environment, ports, spec.egress),
     }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from generator.platform import Environment, Platform
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
+from generator.render.network import namespace_policies
 
 Object = dict[str, Any]
 
@@ -67,22 +68,12 @@ def limit_range() -> Object:
     }
 
 
-def default_deny(env: Environment) -> Object:
-    """Deny all ingress; each model's own NetworkPolicy opens its ``http`` port."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": _metadata(env, "default-deny-ingress"),
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
-    }
-
-
 def render_namespace(env: Environment, platform: Platform) -> dict[str, Object]:
     files: dict[str, Object] = {
         "namespace.yaml": namespace(env, platform),
         "resourcequota.yaml": resource_quota(env),
         "limitrange.yaml": limit_range(),
-        "networkpolicy.yaml": default_deny(env),
+        **namespace_policies(env),
     }
     files["kustomization.yaml"] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

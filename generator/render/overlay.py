@@ -9,6 +9,7 @@ from generator.delivery.release import image_tag
 from generator.layout import base_dir, component_dir
 from generator.render.base import (
     config_literals,
+    network_policy,
     scaling_fields,
     server_config,
     server_resources,
@@ -119,4 +120,21 @@ def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -
         {"patch": dump(_deployment_patch(spec))},
         {"patch": dump(_hpa_patch(spec))},
     ]
+    policy_patch = network_policy_patch(spec, base)
+    if policy_patch:
+        kustomization["patches"].append({"patch": dump(policy_patch)})
     return kustomization
+
+
+def network_policy_patch(spec: Resolved, base: Resolved) -> Object | None:
+    """The environment's callers and scrapers, where they differ from the base's (its own
+    namespace); ``ingress`` has no merge key, so the patch replaces the whole list."""
+    ingress = network_policy(spec)["spec"]["ingress"]
+    if ingress == network_policy(base)["spec"]["ingress"]:
+        return None
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": spec.model},
+        "spec": {"ingress": ingress},
+    }
