@@ -12,6 +12,7 @@ import click
 from generator.changes import GitError
 from generator.diff import compare, sides
 from generator.diff.report import FORMATTERS
+from generator.diff.restarts import restarts
 from generator.diff.sources import inputs_at, resolve_ref
 from generator.kustomize import KustomizeMissing
 from generator.layout import RepoLayout
@@ -56,6 +57,7 @@ def diff_report(options: Options, base: str, head: str | None) -> compare.DiffRe
         overlays=compare.overlay_changes(old_objects, new_objects, order),
         impact=compare.impact(old.usage, new.usage, order),
         waivers=compare.waiver_changes(old.waivers, new.waivers),
+        restarts=restarts(old_objects, new_objects, order),
     )
 
 
