@@ -51,7 +51,7 @@ def test_a_pinned_sidecar_reaches_the_pod_as_written(tmp_path: Path) -> None:
 
 
 def _fluentd_config_name(objects: list[dict[str, object]]) -> str:
-    volumes = {v["name"]: v for v in pod(objects)["volumes"]}  # type: ignore[index]
+    volumes = {v["name"]: v for v in pod(objects)["volumes"]}
     name: str = volumes["fluentd-config"]["configMap"]["name"]
     return name
 
