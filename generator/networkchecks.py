@@ -15,8 +15,26 @@ from generator.yamlsource import Document
 Path = tuple[str | int, ...]
 
 
+LABEL_PREFIX_MAX = 253
+
+
+def label_key_problem(key: str) -> str | None:
+    """What the API server would say of a label key the schema's pattern lets through: the
+    pattern bounds the name part (63), not the DNS-subdomain prefix (253)."""
+    prefix, _, _ = key.rpartition("/")
+    if len(prefix) > LABEL_PREFIX_MAX:
+        return f"the prefix of label key {key[:40]!r}... is {len(prefix)} characters, over 253"
+    return None
+
+
 def check_peer(document: Document, path: Path, peer: Mapping[str, Any]) -> Iterator[Problem]:
     """``peer`` as written at ``path`` (a networkPeer or an egressRule)."""
+    for key in peer.get("podLabels") or {}:
+        problem = label_key_problem(str(key))
+        if problem:
+            yield document.problem(
+                (*path, "podLabels", key), problem, "shorten the prefix", key=True
+            )
     cidr = peer.get("cidr")
     if cidr is None:
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from generator.networkchecks import label_key_problem
 from generator.platform import Environment, Platform
 from generator.problems import Problem
 
@@ -50,6 +51,9 @@ def check_placement(platform: Platform, env: Environment) -> Iterator[Problem]:
                 "keep one constraint per topologyKey and whenUnsatisfiable",
             )
         seen.add(pair)
+        problem = label_key_problem(pair[0])
+        if problem:
+            yield platform.document.problem((*where, "topologyKey"), problem, "shorten the prefix")
         if "minDomains" in item and pair[1] != "DoNotSchedule":
             yield platform.document.problem(
                 (*where, "minDomains"),

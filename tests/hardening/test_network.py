@@ -208,3 +208,14 @@ def test_a_model_egress_cidr_is_checked_at_its_line(tmp_path: Path) -> None:
     assert outcome.stderr.splitlines()[0].startswith(
         "models/fraud/model.yaml:11:21: cidr '300.1.1.0/24' is not an IP block"
     )
+
+
+def test_a_label_key_prefix_longer_than_a_dns_subdomain_is_refused(tmp_path: Path) -> None:
+    key = "a" * 254 + "/app"
+    spec = f"network:\n  egress: [{{podLabels: {{{key}: db}}, ports: [{{port: 5432}}]}}]"
+    outcome = run_cli("validate", root=repo(tmp_path, spec=spec))
+    assert outcome.exit_code == 1
+    assert outcome.stderr.splitlines()[0] == (
+        "models/fraud/model.yaml:11:27: the prefix of label key "
+        f"{key[:40]!r}... is 254 characters, over 253"
+    )
