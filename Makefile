@@ -48,6 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check generator serving tests bench models reliability scanners
 	$(BIN)/ruff format --check generator serving scanners
 	$(BIN)/mypy generator serving scanners
+	$(BIN)/lint-imports
 
 typecheck: lint
 

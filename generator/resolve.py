@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from generator.defaults import deep_merge, tunable_defaults
-from generator.delivery.release import Pin
-from generator.modelspec import ModelSource, SecretRef
-from generator.platform import Environment, NodePool, Platform, Quota, SyncPolicy
-from generator.yamlsource import Document, PathKey
+from generator.load.defaults import deep_merge, tunable_defaults
+from generator.load.modelspec import ModelSource, SecretRef
+from generator.load.platform import Environment, NodePool, Platform, Quota, SyncPolicy
+from generator.load.release import Pin
+from generator.load.storage import LOG_VOLUME_SIZE, TMP_VOLUME_SIZE, ephemeral_bound
+from generator.load.yamlsource import Document, PathKey
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,13 @@ class Resolved:
         if self.accelerator == "gpu" and self.environment.gpu_pool is not None:
             return self.environment.gpu_pool
         return self.environment.cpu_pool
+
+    @property
+    def server_storage(self) -> str:
+        """Ephemeral storage of the server container: its /tmp, and its log file where the
+        Fluentd sidecar tails one (`generator.load.storage`)."""
+        written = [TMP_VOLUME_SIZE, LOG_VOLUME_SIZE] if self.fluentd else [TMP_VOLUME_SIZE]
+        return ephemeral_bound(*written)
 
 
 def is_enabled(model: ModelSource, env: Environment) -> bool:

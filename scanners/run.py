@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import kustomize
+from generator.load.yamlsource import load_all_core
+from generator.verify import kustomize
 from generator.yamlout import dump
-from generator.yamlsource import load_all_core
 from scanners.skips import Finding
 
 TREE = ("base", "components", "overlays")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.yamlsource import load_file
+from generator.load.yamlsource import load_file
 
 TOOLS = ("checkov", "trivy")
 

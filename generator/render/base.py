@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.load.storage import TMP_VOLUME_SIZE, empty_dir
 from generator.render.labels import (
     RUN_AS_USER,
     SERVER_CONTAINER,
@@ -15,12 +16,6 @@ from generator.render.labels import (
 )
 from generator.render.lifecycle import termination_grace_period
 from generator.render.network import model_policy_spec, serving_port_names
-from generator.render.storage import (
-    LOG_VOLUME_SIZE,
-    TMP_VOLUME_SIZE,
-    empty_dir,
-    ephemeral_bound,
-)
 from generator.resolve import Resolved
 
 Object = dict[str, Any]
@@ -64,15 +59,8 @@ def _probe(path: str, period: int, failures: int) -> Object:
     }
 
 
-def server_storage(spec: Resolved) -> str:
-    """Ephemeral storage of the server container: its /tmp, and its log file where the
-    Fluentd sidecar tails one (`generator.render.storage`)."""
-    written = [TMP_VOLUME_SIZE, LOG_VOLUME_SIZE] if spec.fluentd else [TMP_VOLUME_SIZE]
-    return ephemeral_bound(*written)
-
-
 def server_resources(spec: Resolved) -> Object:
-    storage = server_storage(spec)
+    storage = spec.server_storage
     limits: Object = {"memory": spec.memory, "ephemeral-storage": storage}
     if spec.gpus:
         limits[spec.environment.gpu_pool.resource_name if spec.environment.gpu_pool else ""] = str(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Environment, NodePool
+from generator.load.platform import Environment, NodePool
 from generator.render.fluentd import (
     FLUENT_CONF,
     fluent_conf,

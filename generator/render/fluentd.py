@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Environment
+from generator.load.platform import SIDECAR_REQUESTS, SIDECAR_STORAGE, Environment
+from generator.load.storage import BUFFER_VOLUME_SIZE, LOG_VOLUME_SIZE, empty_dir
 from generator.render.labels import (
     FLUENTD_CONFIGMAP,
     LOG_DIR,
@@ -12,12 +13,6 @@ from generator.render.labels import (
     NAME_LABEL,
     SERVER_CONTAINER,
     restricted_container_security,
-)
-from generator.render.storage import (
-    BUFFER_VOLUME_SIZE,
-    LOG_VOLUME_SIZE,
-    empty_dir,
-    ephemeral_bound,
 )
 
 Object = dict[str, Any]
@@ -106,8 +101,6 @@ def _field(path: str) -> Object:
     return {"fieldRef": {"fieldPath": path}}
 
 
-SIDECAR_STORAGE = ephemeral_bound(BUFFER_VOLUME_SIZE)
-SIDECAR_REQUESTS = {"cpu": "50m", "memory": "96Mi", "ephemeral-storage": SIDECAR_STORAGE}
 SIDECAR_LIMITS = {"memory": "192Mi", "ephemeral-storage": SIDECAR_STORAGE}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Environment, Platform
+from generator.load.platform import Environment, Platform
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
 from generator.render.network import namespace_policies
 

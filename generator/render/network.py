@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from generator.platform import Environment, Peer
+from generator.load.platform import Environment, Peer
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY, SERVER_CONTAINER, selector
 
 Object = dict[str, Any]

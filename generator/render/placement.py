@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Placement
+from generator.load.platform import Placement
 from generator.render.labels import selector
 
 Object = dict[str, Any]

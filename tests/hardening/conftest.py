@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.layout import RepoLayout
-from generator.pipeline import build_one, make_plan
-from generator.yamlsource import load_all_core
+from generator.load.yamlsource import load_all_core
+from generator.pipeline import make_plan
+from generator.verify.overlays import build_one
 from tests.generator.conftest import ENVIRONMENTS_YAML, build_repo, model_yaml
 
 Objects = list[dict[str, Any]]

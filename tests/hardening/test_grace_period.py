@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from generator.inputschema import MODEL_SCHEMA, load_schema
+from generator.load.inputschema import MODEL_SCHEMA, load_schema
 from generator.render.lifecycle import (
     DEFAULT_DRAIN_SECONDS,
     DEFAULT_GRACEFUL_TIMEOUT_SECONDS,

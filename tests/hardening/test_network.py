@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.layout import RepoLayout
+from generator.load.platform import Environment
 from generator.pipeline import make_plan
-from generator.platform import Environment
 from generator.render.network import model_policy_spec
 from generator.resolve import BASE_ENVIRONMENT
 from tests.generator.conftest import ENVIRONMENTS_YAML, run_cli

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from generator.layout import RepoLayout
-from generator.pipeline import make_plan, verify_builds
+from generator.pipeline import make_plan
+from generator.verify.overlays import verify_builds
 from tests.generator.conftest import ENVIRONMENTS_YAML, run_cli
 from tests.hardening.conftest import built, pod, repo
 

@@ -8,9 +8,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.defaults import with_defaults
-from generator.inputschema import PLATFORM_SCHEMA
-from generator.yamlsource import Document
+from generator.load.defaults import with_defaults
+from generator.load.inputschema import PLATFORM_SCHEMA
+from generator.load.storage import BUFFER_VOLUME_SIZE, ephemeral_bound
+from generator.load.yamlsource import Document
+
+ARGOCD_NAMESPACE = "argocd"
+"""Where Argo CD runs; rendered into its AppProject and ApplicationSets, reserved for models."""
+FLUX_NAMESPACE = "flux-system"
+"""Where Flux runs; rendered into its sources and Kustomizations, reserved for models."""
+SIDECAR_STORAGE = ephemeral_bound(BUFFER_VOLUME_SIZE)
+"""The Fluentd sidecar's ephemeral storage: its buffer emptyDir and its own log files."""
+SIDECAR_REQUESTS = {"cpu": "50m", "memory": "96Mi", "ephemeral-storage": SIDECAR_STORAGE}
+"""What the Fluentd sidecar of an environment with ``fluentd`` requests in every model pod
+(the sidecar is rendered with it, and the quota sums count it)."""
 
 
 @dataclass(frozen=True)

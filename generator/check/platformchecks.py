@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from generator.networkchecks import label_key_problem
-from generator.platform import Environment, Platform
+from generator.check.networkchecks import label_key_problem
+from generator.load.platform import Environment, Platform
 from generator.problems import Problem
 
 DIGEST_MARK = "@sha256:"

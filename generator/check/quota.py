@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from generator.platform import Environment, Platform
+from generator.load.platform import SIDECAR_REQUESTS, Environment, Platform
 from generator.problems import Problem
 from generator.quantities import (
     format_bytes,
@@ -13,8 +13,6 @@ from generator.quantities import (
     memory_bytes,
     millicores,
 )
-from generator.render.base import server_storage
-from generator.render.fluentd import SIDECAR_REQUESTS
 from generator.resolve import Resolved
 
 
@@ -33,7 +31,7 @@ class Demand:
 def demand(spec: Resolved) -> Demand:
     cpu = millicores(spec.cpu)
     memory = memory_bytes(spec.memory)
-    storage = memory_bytes(server_storage(spec))
+    storage = memory_bytes(spec.server_storage)
     if spec.fluentd:
         cpu += millicores(SIDECAR_REQUESTS["cpu"])
         memory += memory_bytes(SIDECAR_REQUESTS["memory"])

@@ -8,9 +8,9 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from generator.platform import Environment, Platform
+from generator.load.platform import Environment, Platform
+from generator.load.yamlsource import Document
 from generator.problems import Problem
-from generator.yamlsource import Document
 
 Path = tuple[str | int, ...]
 
