@@ -168,7 +168,6 @@ def run_scanners(root: Path, venv: Path) -> list[ToolRun]:
             if reports[name] is None or process.returncode not in (0, 1):
                 tail = stderr.decode(errors="replace")[-2000:]
                 raise ScanError(f"{name} failed (exit {process.returncode}): {tail}")
-        trivy_files = {f"{name}": obj for name, obj in files.items()}
         runs = [*checkov_runs(reports["checkov-k8s"]), *checkov_runs(reports["checkov-kustomize"])]
-        runs.append(trivy_run(reports["trivy"], trivy_files))
+        runs.append(trivy_run(reports["trivy"], files))
         return runs
