@@ -10,11 +10,21 @@ a rolling update, in the same sync. Secrets referenced from outside the reposito
 
 PASS::
 
-    envFrom: [{configMapRef: {name: iris-classifier-config-g5t2m8k6hd}}]   # same overlay
+    kind: Deployment
+    spec:
+      template:
+        metadata: {labels: {app.kubernetes.io/name: iris-classifier}}
+        spec:
+          containers:
+          - name: server
+            envFrom: [{configMapRef: {name: iris-classifier-config-g5t2m8k6hd}}]
+    ---
+    kind: ConfigMap
+    metadata: {name: iris-classifier-config-g5t2m8k6hd}
 
 FAIL::
 
-    volumes: [{name: conf, configMap: {name: mlgitops-fluentd}}]    # in _namespace, no hash
+    envFrom: [{configMapRef: {name: mlgitops-fluentd}}]   # in _namespace, no hash
 """
 
 from __future__ import annotations

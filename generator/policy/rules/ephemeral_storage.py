@@ -8,15 +8,21 @@ kubelet evicts the pod before the volumes are even full.
 
 PASS::
 
-    resources: {requests: {ephemeral-storage: 320Mi}, limits: {ephemeral-storage: 320Mi}}
-    volumeMounts: [{name: tmp, mountPath: /tmp}]
-    volumes: [{name: tmp, emptyDir: {sizeLimit: 256Mi}}]
+    spec:
+      containers:
+      - name: server
+        resources: {requests: {ephemeral-storage: 320Mi}, limits: {ephemeral-storage: 320Mi}}
+        volumeMounts: [{name: tmp, mountPath: /tmp}]
+      volumes: [{name: tmp, emptyDir: {sizeLimit: 256Mi}}]
 
 FAIL::
 
-    resources: {limits: {memory: 256Mi}}
-    volumeMounts: [{name: tmp, mountPath: /tmp}]
-    volumes: [{name: tmp, emptyDir: {}}]
+    spec:
+      containers:
+      - name: server
+        resources: {limits: {memory: 256Mi}}
+        volumeMounts: [{name: tmp, mountPath: /tmp}]
+      volumes: [{name: tmp, emptyDir: {}}]
 """
 
 from __future__ import annotations

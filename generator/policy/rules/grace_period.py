@@ -8,11 +8,15 @@ ConfigMap of the same overlay through ``envFrom``), with the server's defaults (
 
 PASS::
 
-    terminationGracePeriodSeconds: 45      # DRAIN_SECONDS 5 + GRACEFUL_TIMEOUT 30 + 10
+    spec:
+      terminationGracePeriodSeconds: 45   # DRAIN_SECONDS 5 + GRACEFUL_TIMEOUT 30 + 10
+      containers: [{name: server, image: registry.example.com/ml/iris-classifier:1.0.0}]
 
 FAIL::
 
-    terminationGracePeriodSeconds: 30      # with DRAIN_SECONDS 5 and GRACEFUL_TIMEOUT 30
+    spec:
+      terminationGracePeriodSeconds: 30   # with DRAIN_SECONDS 5 and GRACEFUL_TIMEOUT 30
+      containers: [{name: server, image: registry.example.com/ml/iris-classifier:1.0.0}]
 """
 
 from __future__ import annotations

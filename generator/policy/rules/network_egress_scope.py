@@ -8,16 +8,22 @@ egress rule without ``to``, or to every namespace or address, defeats it.
 
 PASS::
 
-    policyTypes: [Ingress, Egress]
-    egress:
-    - to: [{podSelector: {matchLabels: {app.kubernetes.io/name: diabetes-db}}}]
-      ports: [{port: 5432}]
+    kind: NetworkPolicy
+    spec:
+      podSelector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}
+      policyTypes: [Ingress, Egress]
+      egress:
+      - to: [{podSelector: {matchLabels: {app.kubernetes.io/name: diabetes-db}}}]
+        ports: [{port: 5432}]
 
 FAIL::
 
-    policyTypes: [Ingress]          # no Egress: every destination is open
-    egress:
-    - ports: [{port: 443}]          # no 'to': every destination on 443
+    kind: NetworkPolicy
+    spec:
+      podSelector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}
+      policyTypes: [Ingress]            # no Egress: every destination is open
+      egress:
+      - ports: [{port: 443}]            # no 'to': every destination on 443
 """
 
 from __future__ import annotations

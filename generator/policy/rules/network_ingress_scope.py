@@ -7,14 +7,22 @@ environments.yaml declares (``network``), and the model's own namespace when it 
 
 PASS::
 
-    ingress:
-    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]
-      ports: [{port: http}]
+    kind: NetworkPolicy
+    spec:
+      podSelector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}
+      policyTypes: [Ingress, Egress]
+      ingress:
+      - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: gateway}}}]
+        ports: [{port: http}]
 
 FAIL::
 
-    ingress:
-    - ports: [{port: http}]
+    kind: NetworkPolicy
+    spec:
+      podSelector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}
+      policyTypes: [Ingress, Egress]
+      ingress:
+      - ports: [{port: http}]
 """
 
 from __future__ import annotations

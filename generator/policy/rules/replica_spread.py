@@ -8,14 +8,19 @@ environments.yaml) gets this warning.
 
 PASS::
 
-    topologySpreadConstraints:
-    - {topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, maxSkew: 1,
-       labelSelector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}}
+    spec:
+      topologySpreadConstraints:
+      - {topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, maxSkew: 1,
+         labelSelector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}}
+      containers: [{name: server, image: registry.example.com/ml/iris-classifier:1.0.0}]
 
 FAIL::
 
-    topologySpreadConstraints:
-    - {topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, maxSkew: 1}
+    spec:
+      topologySpreadConstraints:
+      - {topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, maxSkew: 1,
+         labelSelector: {matchLabels: {app.kubernetes.io/name: iris-classifier}}}
+      containers: [{name: server, image: registry.example.com/ml/iris-classifier:1.0.0}]
 """
 
 from __future__ import annotations
