@@ -12,7 +12,7 @@ from generator.render.lifecycle import (
     SHUTDOWN_MARGIN_SECONDS,
 )
 from serving.settings import Settings
-from tests.generator.conftest import run_cli
+from tests.conftest import run_cli
 from tests.hardening.conftest import built, container, kind, pod, repo
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
-from tests.generator.conftest import ENVIRONMENTS_YAML, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ENVIRONMENTS_YAML
 from tests.hardening.conftest import built, kind, pod, repo
 
 TAG = "image: fluent/fluentd:v1.17-1"

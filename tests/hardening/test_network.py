@@ -13,7 +13,8 @@ from generator.load.platform import Environment
 from generator.pipeline import make_plan
 from generator.render.network import model_policy_spec
 from generator.resolve import BASE_ENVIRONMENT
-from tests.generator.conftest import ENVIRONMENTS_YAML, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ENVIRONMENTS_YAML
 from tests.hardening.conftest import built, kind, repo
 
 HTTP = [{"port": "http", "protocol": "TCP"}]

@@ -10,7 +10,8 @@ from pathlib import Path
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.verify.overlays import verify_builds
-from tests.generator.conftest import ENVIRONMENTS_YAML, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ENVIRONMENTS_YAML
 from tests.hardening.conftest import built, pod, repo
 
 SELECTOR = {"matchLabels": {"app.kubernetes.io/name": "fraud"}}

@@ -9,7 +9,8 @@ from pathlib import Path
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.quantities import memory_bytes
-from tests.generator.conftest import ENVIRONMENTS_YAML, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ENVIRONMENTS_YAML
 from tests.hardening.conftest import built, container, pod, repo
 
 MI = 2**20
