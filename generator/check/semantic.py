@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from generator.check.monitoring import check_monitoring
 from generator.check.networkchecks import check_environment_network, check_model_network
 from generator.check.platformchecks import check_placement, check_platform_images
 from generator.digest import file_sha256
@@ -21,7 +22,7 @@ SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "P
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
-    | {"ORT_PROVIDERS", "LOG_LEVEL"}
+    | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE", "GRPC_PORT"}
     | {"DRAIN_SECONDS", "GRACEFUL_TIMEOUT"}
 )
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
@@ -148,6 +149,7 @@ def check_model(
         return
     yield from folder_name_problems(model)
     yield from check_artifact(layout, model)
+    yield from check_monitoring(layout, model, platform)
     yield from check_model_rules(model, platform, known_rules)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from generator.load.storage import TMP_VOLUME_SIZE, empty_dir
 from generator.render.labels import (
+    GRPC_PORT,
     RUN_AS_USER,
     SERVER_CONTAINER,
     SERVER_PORT,
@@ -21,6 +22,11 @@ from generator.resolve import Resolved
 Object = dict[str, Any]
 
 
+MODEL_PROFILE_PATH = "/models/profile.json"
+"""Where serving/Dockerfile.model puts the model's profile.json: MODEL_PROFILE names it where
+drift monitoring is on (the server then counts; without the variable it does not)."""
+
+
 def server_config(spec: Resolved) -> dict[str, str]:
     """Environment of the server container (the serving runtime's public contract), through
     its ConfigMap; PORT is set on the container itself (`deployment`)."""
@@ -33,6 +39,7 @@ def server_config(spec: Resolved) -> dict[str, str]:
         "ORT_PROVIDERS": "CPUExecutionProvider",
         "DRAIN_SECONDS": str(spec.drain_seconds),
         "GRACEFUL_TIMEOUT": str(spec.graceful_timeout_seconds),
+        **({"MODEL_PROFILE": MODEL_PROFILE_PATH} if spec.drift_enabled else {}),
         **dict(spec.config),
     }
 
@@ -76,12 +83,18 @@ def deployment(spec: Resolved) -> Object:
         "name": SERVER_CONTAINER,
         "image": f"{spec.image}:{spec.version}",
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+        ],
         "envFrom": [{"configMapRef": {"name": config_map_name(spec.model)}}],
     }
-    # The port is a property of the pod spec (containerPort above), so it is set beside it
-    # rather than in the ConfigMap, where scanners read a key named PORT as a credential.
-    container["env"] = [{"name": "PORT", "value": str(SERVER_PORT)}] + [
+    # The ports are properties of the pod spec (containerPort above), so they are set beside
+    # them rather than in the ConfigMap, where scanners read a key named PORT as a credential.
+    container["env"] = [
+        {"name": "PORT", "value": str(SERVER_PORT)},
+        {"name": "GRPC_PORT", "value": str(GRPC_PORT)},
+    ] + [
         {"name": ref.env, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
         for ref in spec.secret_refs
     ]
@@ -139,7 +152,10 @@ def service(spec: Resolved) -> Object:
         "spec": {
             "type": "ClusterIP",
             "selector": selector(spec.model),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
+                {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
+            ],
         },
     }
 
