@@ -253,8 +253,8 @@ def test_a_dashboard_change_restarts_nothing(example_repo: Path) -> None:
     and the alert rules, and no pod restarts."""
     edit(
         example_repo / "models/iris-classifier/model.yaml",
-        "spec:\n",
-        "spec:\n  slo: {latencyP99Ms: 250}\n",
+        "slo: {minAccuracy: 0.9}",
+        "slo: {minAccuracy: 0.9, latencyP99Ms: 250}",
     )
 
     data = json.loads(

@@ -18,6 +18,7 @@ from tests.generator.conftest import ENVIRONMENTS_YAML
 from tests.hardening.conftest import built, kind, repo
 
 HTTP = [{"port": "http", "protocol": "TCP"}]
+SERVING = [*HTTP, {"port": "grpc", "protocol": "TCP"}]  # every named port of the server
 PROD = '    quota: {cpu: "32", memory: 128Gi, gpus: 4, pods: 100}\n'
 AGGREGATOR = "aggregator: {host: fluentd.logging.svc.cluster.local, port: 24224}"
 
@@ -30,7 +31,7 @@ def _policy(objects: list[dict[str, Any]]) -> dict[str, Any]:
 def test_without_declarations_only_the_own_namespace_may_connect(tmp_path: Path) -> None:
     policy = _policy(built(repo(tmp_path), "prod"))
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["ingress"] == [{"from": [{"podSelector": {}}], "ports": HTTP}]
+    assert policy["ingress"] == [{"from": [{"podSelector": {}}], "ports": SERVING}]
     assert "egress" not in policy  # isolated: only the namespace-wide DNS and log rules apply
 
 
@@ -55,7 +56,7 @@ def test_declared_callers_and_scrapers_get_exactly_their_ports(tmp_path: Path) -
                 },
                 {"ipBlock": {"cidr": "10.8.0.0/16"}},
             ],
-            "ports": HTTP,
+            "ports": SERVING,
         },
         {
             "from": [
@@ -71,7 +72,7 @@ def test_declared_callers_and_scrapers_get_exactly_their_ports(tmp_path: Path) -
     ]
     # dev declares nothing: its overlay keeps the base's own-namespace rule.
     assert _policy(built(root, "dev"))["ingress"] == [
-        {"from": [{"podSelector": {}}], "ports": HTTP}
+        {"from": [{"podSelector": {}}], "ports": SERVING}
     ]
 
 

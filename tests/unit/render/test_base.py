@@ -57,6 +57,7 @@ def test_secret_refs_become_secret_key_refs_never_values(specs: SpecsFactory) ->
 
     assert server["env"] == [
         {"name": "PORT", "value": "8080"},
+        {"name": "GRPC_PORT", "value": "8081"},
         {"name": "DB_URL", "valueFrom": {"secretKeyRef": {"name": "fraud-db", "key": "url"}}},
     ]
     assert "DB_URL" not in server_config(spec)
@@ -94,5 +95,8 @@ def test_budget_and_network_policy_select_the_model_pods(specs: SpecsFactory) ->
         assert selector["matchLabels"].items() <= pods.items()
     # The base admits its own namespace only; environments declare other callers (issue 13).
     assert network_policy(spec)["spec"]["ingress"] == [
-        {"from": [{"podSelector": {}}], "ports": [{"port": "http", "protocol": "TCP"}]}
+        {
+            "from": [{"podSelector": {}}],
+            "ports": [{"port": "http", "protocol": "TCP"}, {"port": "grpc", "protocol": "TCP"}],
+        }
     ]
