@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 
 from generator.check.artifacts import check_artifact
 from generator.check.monitoring import check_monitoring
+from generator.check.networkchecks import check_environment_network, check_model_network
+from generator.check.platformchecks import check_placement, check_platform_images
 from generator.layout import RepoLayout
 from generator.load.inputschema import did_you_mean
 from generator.load.modelspec import ModelSource
@@ -20,6 +22,7 @@ RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
     | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE", "GRPC_PORT"}
     | {"ORT_INTRA_OP_THREADS", "ORT_ALLOW_FALLBACK"}
+    | {"DRAIN_SECONDS", "GRACEFUL_TIMEOUT"}
 )
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
 # own namespaces hold their credentials: the AppProject would let every model deploy there.
@@ -62,6 +65,9 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
                 f"environment {env.name!r} enables Fluentd but names no aggregator",
                 "add aggregator: {host: <fluentd service>, port: 24224}",
             )
+        yield from check_platform_images(platform, env, fluentd)
+        yield from check_placement(platform, env)
+        yield from check_environment_network(platform, env)
         if fluentd.get("image", "").endswith(":latest"):
             yield doc.problem(
                 (*path, "logging", "fluentd", "image"),
@@ -139,6 +145,7 @@ def check_model_rules(
     for path, config in config_sources:
         for key in config:
             yield from _check_config_key(model, (*path, key), key, secret_envs)
+    yield from check_model_network(doc, model.egress)
     for index, ref in enumerate(model.secret_refs):
         if ref.env in RESERVED_CONFIG:
             yield doc.problem(

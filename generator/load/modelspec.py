@@ -61,6 +61,8 @@ class ModelSource:
     artifact_uri: str = ""
     """Where a registry or bucket holds the artifact; "" when ``artifact_path`` names a file."""
     external_data: tuple[ExternalFile, ...] = ()
+    egress: tuple[Mapping[str, Any], ...] = ()
+    """spec.network.egress as written (schema-valid): destinations and ports."""
 
     @property
     def file(self) -> str:
@@ -91,4 +93,5 @@ def build_model(document: Document, folder: str) -> ModelSource:
         external_data=tuple(
             ExternalFile(f["path"], f["sha256"]) for f in spec["artifact"].get("externalData", [])
         ),
+        egress=tuple(spec.get("network", {}).get("egress", [])),
     )

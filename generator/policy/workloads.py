@@ -96,3 +96,23 @@ def objects_of_kind(objects: tuple[Object, ...], kind: str) -> Iterator[Object]:
 
 def name_of(obj: Object) -> str:
     return str(_mapping(obj.get("metadata")).get("name", "?"))
+
+
+_EVERY_ADDRESS = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def open_peer(peer: Any) -> str:
+    """Why a NetworkPolicyPeer admits everything ('' when it does not): every namespace, or
+    every address."""
+    peer = _mapping(peer)
+    namespaces = peer.get("namespaceSelector")
+    if (
+        isinstance(namespaces, Mapping)
+        and not namespaces.get("matchLabels")
+        and not (namespaces.get("matchExpressions"))
+    ):
+        return "selects every namespace (namespaceSelector: {})"
+    cidr = _mapping(peer.get("ipBlock")).get("cidr")
+    if cidr in _EVERY_ADDRESS and not _mapping(peer.get("ipBlock")).get("except"):
+        return f"admits every address (ipBlock {cidr})"
+    return ""

@@ -223,7 +223,12 @@ def test_any_schema_valid_model_builds_and_passes_strict_validation(model: dict[
         assert built > 0
         for spec in plan.deployments:
             output = build_one(plan, name, spec.environment.name).output
-            (configmap,) = [o for o in load_all_core(output) if o["kind"] == "ConfigMap"]
+            # The model's own ConfigMap; a Fluentd sidecar brings a second one (fluent.conf).
+            (configmap,) = [
+                o
+                for o in load_all_core(output)
+                if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith(f"{name}-config-")
+            ]
             wanted = effective_config(model, spec.environment.name)
             assert {k: configmap["data"].get(k) for k in wanted} == wanted
 
