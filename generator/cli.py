@@ -26,6 +26,7 @@ from generator.pipeline import (
 )
 from generator.policy.command import policy
 from generator.problems import Problem, render_report
+from generator.run.command import down_command, up_command
 from generator.scaffold import init
 from generator.schemadoc import schema
 from generator.write import (
@@ -251,3 +252,5 @@ main.add_command(init)
 main.add_command(schema)
 main.add_command(build_command)
 main.add_command(promote_command)
+main.add_command(up_command)
+main.add_command(down_command)

@@ -18,6 +18,21 @@ from generator.render.labels import (
 Object = dict[str, Any]
 LOG_FILE = f"{LOG_DIR}/server.log"
 BUFFER_DIR = "/fluentd/buffer"
+LOG_VOLUME_MIB = 512
+LOG_MAX_BYTES = LOG_VOLUME_MIB * 1024 * 1024 // 4
+"""The server renames LOG_FILE to LOG_FILE.1 at this size (serving.logs), so the two files
+together fill at most half the log volume: the rest absorbs lines written between a rotation
+and the other workers' reopening."""
+NATIVE_SIDECARS_SINCE = (1, 29)
+"""Sidecar containers (init containers with ``restartPolicy: Always``): alpha behind a feature
+gate in 1.28, beta and on by default in 1.29, stable in 1.33 (Kubernetes docs, "Sidecar
+Containers"; KEP-753). Older API servers reject the field."""
+
+
+def native_sidecars(kubernetes_version: str) -> bool:
+    """Whether ``kubernetesVersion`` ("1.33") runs native sidecars by default."""
+    major, minor = (int(part) for part in kubernetes_version.split(".")[:2])
+    return (major, minor) >= NATIVE_SIDECARS_SINCE
 
 
 def fluent_conf(env: Environment) -> str:
@@ -37,6 +52,8 @@ def fluent_conf(env: Environment) -> str:
   pos_file {BUFFER_DIR}/server.log.pos
   tag model.server
   read_from_head true
+  # The sidecar starts before the server creates the file: look for it every 5 s, not 60.
+  refresh_interval 5s
   <parse>
     @type json
     time_key time
@@ -94,8 +111,15 @@ SIDECAR_REQUESTS = {"cpu": "50m", "memory": "96Mi"}
 SIDECAR_LIMITS = {"memory": "192Mi"}
 
 
-def fluentd_patch(env: Environment) -> Object:
-    """Strategic-merge patch adding the sidecar to whichever Deployment the overlay holds."""
+def fluentd_patch(env: Environment, native: bool = False) -> Object:
+    """Strategic-merge patch adding the sidecar to whichever Deployment the overlay holds.
+
+    ``native``: an init container with ``restartPolicy: Always``, which the kubelet starts
+    before the server and stops after it, so lines written while the server drains are still
+    shipped; otherwise an ordinary container, which receives SIGTERM with the server. Its
+    writable paths are exactly the buffer and a /tmp for serverengine's socket (a read-only
+    root fails with EROFS without it).
+    """
     assert env.fluentd is not None
     sidecar: Object = {
         "name": "fluentd",
@@ -114,13 +138,24 @@ def fluentd_patch(env: Environment) -> Object:
             {"name": "model-logs", "mountPath": LOG_DIR, "readOnly": True},
             {"name": "fluentd-config", "mountPath": "/fluentd/etc", "readOnly": True},
             {"name": "fluentd-buffer", "mountPath": BUFFER_DIR},
+            {"name": "fluentd-tmp", "mountPath": "/tmp"},
         ],
     }
+    if native:
+        sidecar["restartPolicy"] = "Always"
     server: Object = {
         "name": SERVER_CONTAINER,
-        "env": [{"name": "LOG_FILE", "value": LOG_FILE}],
+        "env": [
+            {"name": "LOG_FILE", "value": LOG_FILE},
+            {"name": "LOG_MAX_BYTES", "value": str(LOG_MAX_BYTES)},
+        ],
         "volumeMounts": [{"name": "model-logs", "mountPath": LOG_DIR}],
     }
+    pod: Object = {"containers": [server]}
+    if native:
+        pod["initContainers"] = [sidecar]
+    else:
+        pod["containers"].append(sidecar)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -128,10 +163,14 @@ def fluentd_patch(env: Environment) -> Object:
         "spec": {
             "template": {
                 "spec": {
-                    "containers": [server, sidecar],
+                    **pod,
                     "volumes": [
-                        {"name": "model-logs", "emptyDir": {"sizeLimit": "512Mi"}},
+                        {"name": "model-logs", "emptyDir": {"sizeLimit": f"{LOG_VOLUME_MIB}Mi"}},
                         {"name": "fluentd-buffer", "emptyDir": {"sizeLimit": "256Mi"}},
+                        {
+                            "name": "fluentd-tmp",
+                            "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"},
+                        },
                         {"name": "fluentd-config", "configMap": {"name": FLUENTD_CONFIGMAP}},
                     ],
                 }
