@@ -19,10 +19,15 @@ Object = dict[str, Any]
 LOG_FILE = f"{LOG_DIR}/server.log"
 BUFFER_DIR = "/fluentd/buffer"
 LOG_VOLUME_MIB = 512
-LOG_MAX_BYTES = LOG_VOLUME_MIB * 1024 * 1024 // 4
-"""The server renames LOG_FILE to LOG_FILE.1 at this size (serving.logs), so the two files
-together fill at most half the log volume: the rest absorbs lines written between a rotation
-and the other workers' reopening."""
+
+
+def log_max_bytes(volume_mib: int) -> int:
+    """LOG_MAX_BYTES for a log volume of ``volume_mib``: the server renames LOG_FILE to
+    LOG_FILE.1 at this size (serving.logs), so the two files together fill at most half the
+    volume; the rest absorbs lines written between a rotation and the other workers' reopening.
+    """
+    return volume_mib * 1024 * 1024 // 4
+
 NATIVE_SIDECARS_SINCE = (1, 29)
 """Sidecar containers (init containers with ``restartPolicy: Always``): alpha behind a feature
 gate in 1.28, beta and on by default in 1.29, stable in 1.33 (Kubernetes docs, "Sidecar
@@ -147,7 +152,7 @@ def fluentd_patch(env: Environment, native: bool = False) -> Object:
         "name": SERVER_CONTAINER,
         "env": [
             {"name": "LOG_FILE", "value": LOG_FILE},
-            {"name": "LOG_MAX_BYTES", "value": str(LOG_MAX_BYTES)},
+            {"name": "LOG_MAX_BYTES", "value": str(log_max_bytes(LOG_VOLUME_MIB))},
         ],
         "volumeMounts": [{"name": "model-logs", "mountPath": LOG_DIR}],
     }

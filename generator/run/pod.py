@@ -21,6 +21,10 @@ shape the substitutions, each checked here with ``podman kube play``:
   included), which a kubelet never does. Each emptyDir therefore becomes a fresh volume of the
   pod's own (`EmptyDir`), a tmpfs of ``sizeLimit`` with the kubelet's mode 0777, owned by the
   pod's user and fsGroup before the pod mounts it (`podman.prime_volume`).
+- a ConfigMap mounted as a volume is written into a named volume called by the ConfigMap's
+  name, shared by every pod that mounts a ConfigMap of that name and left behind: two
+  environments' pods (one ``mlgitops-fluentd`` each) would read each other's configuration.
+  Each ConfigMap is renamed ``<pod>-<name>``, everywhere the pod refers to it.
 - an ``httpGet`` liveness or startup probe becomes a healthcheck that runs ``curl`` (absent
   from our images) against port 0 when the probe names its port, on a systemd timer (absent
   from containers and CI machines): it never runs faithfully. The probes are left out of the
@@ -98,6 +102,12 @@ class PlayPlan:
     substitutions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     empty_dirs: list[EmptyDir] = field(default_factory=list)
+
+    def config_map_volumes(self) -> list[str]:
+        """The named volumes Podman writes the pod's configMap volumes into (left behind by
+        ``podman pod rm``)."""
+        pod = next(d for d in self.documents if d.get("kind") == "Pod")
+        return [v["configMap"]["name"] for v in pod["spec"].get("volumes", []) if "configMap" in v]
 
     def stop_stages(self) -> list[list[str]]:
         """The kubelet's termination order: every main container at once, then each native
@@ -184,6 +194,9 @@ def plan_pod(
     if aggregator is not None:
         for config_map in config_maps:
             said += _redirect_aggregator(config_map, aggregator)
+    if config_maps:
+        renamed = _rename_config_maps(config_maps, spec, pod_name)
+        said.append(f"ConfigMaps renamed for this pod alone ({', '.join(renamed)})")
     metadata = template.setdefault("metadata", {})
     annotations = metadata.get("annotations", {})
     for key in [k for k, v in annotations.items() if len(str(v)) > PODMAN_ANNOTATION_MAX]:
@@ -309,6 +322,22 @@ def _used(config_map: Object, spec: Object) -> bool:
             if source.get("configMapRef", {}).get("name") == name:
                 return True
     return False
+
+
+def _rename_config_maps(config_maps: list[Object], spec: Object, pod_name: str) -> list[str]:
+    names = {c["metadata"]["name"]: f"{pod_name}-{c['metadata']['name']}" for c in config_maps}
+    for config_map in config_maps:
+        config_map["metadata"]["name"] = names[config_map["metadata"]["name"]]
+    references = [v.get("configMap", {}) for v in spec.get("volumes", [])]
+    for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
+        references += [s.get("configMapRef", {}) for s in container.get("envFrom", [])]
+        references += [
+            v.get("valueFrom", {}).get("configMapKeyRef", {}) for v in container.get("env", [])
+        ]
+    for reference in references:
+        if reference.get("name") in names:
+            reference["name"] = names[reference["name"]]
+    return sorted(names.values())
 
 
 _FORWARD_SERVER = re.compile(r"(<server>\s*\n\s*host )(\S+)(\s*\n\s*port )(\d+)")

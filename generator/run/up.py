@@ -181,7 +181,7 @@ def _write_state(plan: PlayPlan) -> None:
         "grace": plan.grace_seconds,
         "stages": plan.stop_stages(),
         "http": plan.http_port,
-        "volumes": [d.volume for d in plan.empty_dirs],
+        "volumes": [d.volume for d in plan.empty_dirs] + plan.config_map_volumes(),
     }
     path = _state_file(plan.pod_name)
     path.parent.mkdir(parents=True, exist_ok=True)
