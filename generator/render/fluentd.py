@@ -79,6 +79,9 @@ def fluent_conf(env: Environment) -> str:
 <match model.**>
   @type forward
   @id aggregator
+  # Fluentd resolves the servers when it starts and exits if that fails: a DNS name that does
+  # not resolve yet (aggregator not deployed, DNS slow at pod start) would crash-loop the pod.
+  ignore_network_errors_at_startup true
   <server>
     host {env.fluentd.aggregator_host}
     port {env.fluentd.aggregator_port}

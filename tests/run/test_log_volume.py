@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import re
 import threading
 import time
@@ -68,7 +69,7 @@ def test_log_volume_filled_twice_over_stays_under_its_limit_and_ships_every_line
         base_image=pod_services["MLGITOPS_E2E_BASE_IMAGE"],
         fluentd_image=pod_services["MLGITOPS_E2E_FLUENTD_IMAGE"],
     )
-    assert execute_up(options, out, err, dict(pod_services)) == 0, err.getvalue()
+    assert execute_up(options, out, err, {**os.environ, **pod_services}) == 0, err.getvalue()
     pod = f"{MODEL}-{ENV}"
     try:
         url = re.search(r"is ready: (http://\S+)", out.getvalue())[1]  # type: ignore[index]

@@ -174,8 +174,8 @@ def test_every_container_has_a_read_only_root_and_exactly_its_writable_paths(
 def _half_sent(url: str, model: str, body: bytes, ready: threading.Barrier, go: threading.Event,
                results: list[object]) -> None:  # fmt: skip
     host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        connection = http.client.HTTPConnection(host, int(port), timeout=60)
         connection.putrequest("POST", f"/v2/models/{model}/infer")
         connection.putheader("Content-Type", "application/json")
         connection.putheader("Content-Length", str(len(body)))
@@ -188,6 +188,8 @@ def _half_sent(url: str, model: str, body: bytes, ready: threading.Barrier, go: 
         results.append((answer.status, json.loads(answer.read())))
     except Exception as error:  # the test reports every failure as a lost request
         results.append(error)
+    finally:
+        connection.close()
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=IDS)
