@@ -32,13 +32,21 @@ MODEL, ENV = "diabetes-regressor", "dev"
 VOLUME_MIB = 16
 PATH_BYTES = 7000
 CLIENTS = 4
+REQUESTS_PER_SECOND = 80
+"""About 0.6 MB/s: the 4 MiB files (a quarter of 16Mi) then rotate every 7 s or so. Fluentd's
+tail source keeps reading a renamed file for ``rotate_wait`` (5 s) and loses lines when renames
+come faster than that (measured here unpaced, a rotation a second: about one line in eight
+lost, some torn). With the generated 128 MiB files that would take over 20 MB/s of log, some
+70,000 requests a second on one pod."""
 SHIPPED_DEADLINE_S = 120
 
 
 def _fill(url: str, ids: list[str]) -> None:
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    for request_id in ids:
+    started = time.monotonic()
+    for sent, request_id in enumerate(ids):
+        time.sleep(max(0.0, started + sent * CLIENTS / REQUESTS_PER_SECOND - time.monotonic()))
         connection.request("GET", f"/fill/{request_id}/" + "x" * PATH_BYTES)
         answer = connection.getresponse()
         answer.read()
