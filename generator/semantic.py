@@ -22,7 +22,7 @@ SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "P
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
-    | {"ORT_PROVIDERS", "LOG_LEVEL"}
+    | {"ORT_PROVIDERS", "LOG_LEVEL", "LOG_MAX_BYTES"}
 )
 _HASH_CHUNK = 1024 * 1024
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'

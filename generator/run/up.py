@@ -66,7 +66,6 @@ def pod_name(model: str, env: str) -> str:
 
 def execute_up(options: UpOptions, out: TextIO, err: TextIO, environ: Mapping[str, str]) -> int:
     try:
-        podman.check_available()
         plan = _prepare(options, out, err, environ)
     except podman.PodmanMissing as error:
         err.write(f"mlgitops up: {error}\n")
@@ -101,6 +100,7 @@ def execute_up(options: UpOptions, out: TextIO, err: TextIO, environ: Mapping[st
 def _prepare(options: UpOptions, out: TextIO, err: TextIO, environ: Mapping[str, str]) -> PlayPlan:
     layout = RepoLayout(options.root)
     plan = plan_for(layout, options.model, options.env)
+    podman.check_available()
     objects = built_objects(plan, options.model, options.env)
     environment = plan.platform.environment(options.env) if plan.platform else None
     assert environment is not None
