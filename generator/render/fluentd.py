@@ -28,6 +28,7 @@ def log_max_bytes(volume_mib: int) -> int:
     """
     return volume_mib * 1024 * 1024 // 4
 
+
 NATIVE_SIDECARS_SINCE = (1, 29)
 """Sidecar containers (init containers with ``restartPolicy: Always``): alpha behind a feature
 gate in 1.28, beta and on by default in 1.29, stable in 1.33 (Kubernetes docs, "Sidecar

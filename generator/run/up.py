@@ -223,7 +223,7 @@ def _wait_ready(plan: PlayPlan, timeout: float | None) -> None:
     while time.monotonic() < deadline:
         for state in podman.containers(plan.pod_name):
             if state.status not in ("running", "created", "initialized") or state.restart_count:
-                lines = podman.logs(state.name, LOG_LINES).rstrip()
+                lines = _last_lines(state.name)
                 raise PodFailed(
                     f"container {state.name} {state.status} (exit code {state.exit_code}, "
                     f"{state.restart_count} restarts) during start; its last {LOG_LINES} log "
@@ -237,6 +237,17 @@ def _wait_ready(plan: PlayPlan, timeout: float | None) -> None:
     raise PodFailed(
         f"readinessProbe of container server not passed within {budget:.0f} s; last result: {last}"
     )
+
+
+def _last_lines(container: str) -> str:
+    """The container's last log lines; Podman stores them a moment after the exit it reports."""
+    lines = ""
+    for _ in range(10):
+        lines = podman.logs(container, LOG_LINES).rstrip()
+        if lines:
+            break
+        time.sleep(0.3)
+    return lines
 
 
 def _say_ready(plan: PlayPlan, model: str, out: TextIO) -> None:

@@ -59,8 +59,9 @@ def _nothing_left(pod: str) -> None:
 
 @pytest.mark.docker
 def test_readiness_not_reached_in_time_names_the_probe_and_leaves_nothing(
-    pod_services: dict[str, str],
+    pod_services: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DOCKER_HOST", pod_services["DOCKER_HOST"])
     options = UpOptions(
         REPO,
         "diabetes-regressor",
@@ -81,13 +82,14 @@ def test_readiness_not_reached_in_time_names_the_probe_and_leaves_nothing(
 
 @pytest.mark.docker
 def test_a_container_that_exits_during_start_is_named_with_its_exit_code_and_log(
-    pod_services: dict[str, str], tmp_path: Path
+    pod_services: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DOCKER_HOST", pod_services["DOCKER_HOST"])
     root = make_workspace(tmp_path, "iris-classifier", "registry.example.com/ml")
     model = root / "models/iris-classifier/model.yaml"
     # A value the server refuses at start: the pod passes every static check and cannot run.
     model.write_text(model.read_text().replace('FEATURE_FLAG: "on"', 'MAX_REQUEST_BYTES: "0"'))
-    shutil.rmtree(root / ".git")
+    shutil.copy2(REPO / "models/iris-classifier/release.yaml", model.parent / "release.yaml")
     options = UpOptions(
         root,
         "iris-classifier",

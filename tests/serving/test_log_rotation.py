@@ -71,7 +71,9 @@ def test_without_a_size_nothing_rotates(tmp_path: Path) -> None:
 
 
 def test_the_setting_reaches_the_file_handler() -> None:
-    settings = settings_from_env({"MODEL_PATH": "m.onnx", "LOG_FILE": "/l/s.log", "LOG_MAX_BYTES": "4096"})
+    settings = settings_from_env(
+        {"MODEL_PATH": "m.onnx", "LOG_FILE": "/l/s.log", "LOG_MAX_BYTES": "4096"}
+    )
     assert settings.log_max_bytes == 4096
     config = logging_config("INFO", settings.log_file, settings.log_max_bytes)
     assert config["handlers"]["file"]["max_bytes"] == 4096
