@@ -7,15 +7,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from generator import kustomize
+from generator.errors import UsageError
 from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
-from generator.pipeline import Plan, make_plan, materialize
+from generator.load.yamlsource import load_all_core
+from generator.pipeline import make_plan
+from generator.plan import Plan
 from generator.problems import InputError, Problem
-from generator.yamlsource import load_all_core
-
-
-class UsageError(ValueError):
-    """An unknown model or environment, or a model disabled there (exit 2)."""
+from generator.verify import kustomize
+from generator.verify.overlays import materialize
 
 
 def plan_for(layout: RepoLayout, model: str, env: str) -> Plan:

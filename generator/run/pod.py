@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.errors import MlgitopsError
 from generator.quantities import memory_bytes
 
 Object = dict[str, Any]
@@ -57,7 +58,7 @@ _DROPPED_POD_FIELDS = (
 )
 
 
-class PodError(ValueError):
+class PodError(MlgitopsError):
     """The built overlay holds no pod that can be played (no Deployment, no server)."""
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from generator.errors import ExitCode, MlgitopsError
+
 INSTALL_HINT = (
     "install Podman: `apt-get install podman catatonit slirp4netns` (Debian), then set "
     "`default_ulimits = []` under [containers] in /etc/containers/containers.conf.d/ where "
@@ -21,11 +23,13 @@ INSTALL_HINT = (
 )
 
 
-class PodmanMissing(RuntimeError):
+class PodmanMissing(MlgitopsError):
     """``podman`` is not installed or does not run: a missing tool (exit 2)."""
 
+    exit_code = ExitCode.USAGE
 
-class PodmanFailed(RuntimeError):
+
+class PodmanFailed(MlgitopsError):
     """A podman command failed; the message ends with podman's own words."""
 
 

@@ -25,19 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from generator.delivery import images
 from generator.delivery.inputs import load_model
 from generator.delivery.progress import progress_for
-from generator.kustomize import KustomizeMissing
+from generator.errors import ExitCode, MlgitopsError
 from generator.layout import RepoLayout
 from generator.problems import InputError, format_text
 from generator.run import aggregator, podman
 from generator.run.images import build_model, to_podman
-from generator.run.overlay import UsageError, built_objects, plan_for
-from generator.run.pod import Aggregator, PlayPlan, PodError, find, plan_pod
+from generator.run.overlay import built_objects, plan_for
+from generator.run.pod import Aggregator, PlayPlan, find, plan_pod
 from generator.yamlout import dump_all
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID = ExitCode.OK, ExitCode.INVALID
 LOG_LINES = 20
 KUBELET_MINIMUM_GRACE = 2
 """Seconds the kubelet grants a container however little of the grace period is left
@@ -56,8 +55,12 @@ class UpOptions:
     timeout: float | None = None
 
 
-class PodFailed(RuntimeError):
+class PodFailed(MlgitopsError):
     """The pod did not reach ready; the message says which container or probe, and why."""
+
+
+def _fail(err: TextIO, command: str, error: MlgitopsError) -> None:
+    err.write(f"mlgitops {command}: {error}\n" + (f"  hint: {error.hint}\n" if error.hint else ""))
 
 
 def pod_name(model: str, env: str) -> str:
@@ -67,25 +70,21 @@ def pod_name(model: str, env: str) -> str:
 def execute_up(options: UpOptions, out: TextIO, err: TextIO, environ: Mapping[str, str]) -> int:
     try:
         plan = _prepare(options, out, err, environ)
-    except podman.PodmanMissing as error:
-        err.write(f"mlgitops up: {error}\n")
-        return EXIT_USAGE
-    except (UsageError, KustomizeMissing, images.EngineUnavailable) as error:
-        err.write(f"mlgitops up: {error}\n")
-        return EXIT_USAGE
     except InputError as error:
         err.write("".join(format_text(p) + "\n" for p in error.problems))
-        return EXIT_INVALID
-    except (images.BuildFailed, podman.PodmanFailed, PodError) as error:
-        err.write(f"mlgitops up: {error}\n")
         _remove_quietly(pod_name(options.model, options.env))
         return EXIT_INVALID
+    except MlgitopsError as error:
+        _fail(err, "up", error)
+        if error.exit_code != ExitCode.USAGE:
+            _remove_quietly(pod_name(options.model, options.env))
+        return int(error.exit_code)
     try:
         _wait_ready(plan, options.timeout)
-    except (PodFailed, podman.PodmanFailed) as error:
-        err.write(f"mlgitops up: {error}\n")
+    except MlgitopsError as error:
+        _fail(err, "up", error)
         _remove_quietly(plan.pod_name)
-        return EXIT_INVALID
+        return int(error.exit_code)
     _say_ready(plan, options.model, out)
     if options.detach:
         return EXIT_OK
@@ -329,12 +328,9 @@ def execute_down(model: str, env: str, out: TextIO, err: TextIO) -> int:
             _remove_quietly(name)
             return EXIT_OK
         _down(name, int(state.get("grace", 30)), list(state.get("stages", [])), out)
-    except podman.PodmanMissing as error:
-        err.write(f"mlgitops down: {error}\n")
-        return EXIT_USAGE
-    except podman.PodmanFailed as error:
-        err.write(f"mlgitops down: {error}\n")
-        return EXIT_INVALID
+    except MlgitopsError as error:
+        _fail(err, "down", error)
+        return int(error.exit_code)
     return EXIT_OK
 
 

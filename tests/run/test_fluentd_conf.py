@@ -10,9 +10,9 @@ import docker
 import pytest
 
 from generator.layout import RepoLayout
+from generator.load.yamlsource import load_all_core
 from generator.pipeline import make_plan
 from generator.run.aggregator import AGGREGATOR_CONF, FORWARD_PORT
-from generator.yamlsource import load_all_core
 
 pytestmark = pytest.mark.docker
 REPO = Path(__file__).resolve().parents[2]

@@ -180,7 +180,7 @@ def test_native_sidecars_where_the_cluster_runs_them_by_default(version: str, na
 
 
 def test_the_sidecar_patch_for_each_kind_of_cluster(staging_diabetes: list[Object]) -> None:
-    from generator.repository import load_platform
+    from generator.load.repository import load_platform
 
     platform, _ = load_platform(RepoLayout(REPO))
     assert platform is not None

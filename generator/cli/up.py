@@ -1,20 +1,14 @@
-"""Click commands `up` and `down`; they only parse arguments and hand over to ``up``.
-
-Registered by the CLI group, whose ``--root`` lands in ``ctx.obj.root``.
-"""
+"""``mlgitops up`` and ``mlgitops down``: they only parse arguments and hand over to
+``generator.run.up``, imported when a command runs (it brings the docker SDK)."""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
-
-def _root(ctx: click.Context) -> Path:
-    root = getattr(ctx.obj, "root", None)
-    return Path(root) if root is not None else Path.cwd()
+from generator.cli.options import options_of
 
 
 @click.command("up")
@@ -50,7 +44,9 @@ def up_command(
     """Run MODEL's built pod for ENV in Podman, as a cluster would; stream its logs."""
     from generator.run.up import UpOptions, execute_up
 
-    options = UpOptions(_root(ctx), model, env, port, detach, base_image, fluentd_image, timeout)
+    options = UpOptions(
+        options_of(ctx).root, model, env, port, detach, base_image, fluentd_image, timeout
+    )
     ctx.exit(execute_up(options, sys.stdout, sys.stderr, os.environ))
 
 
