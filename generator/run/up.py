@@ -220,22 +220,31 @@ def _wait_ready(plan: PlayPlan, timeout: float | None) -> None:
     deadline = time.monotonic() + budget
     last = "not probed yet"
     while time.monotonic() < deadline:
-        for state in podman.containers(plan.pod_name):
-            if state.status not in ("running", "created", "initialized") or state.restart_count:
-                lines = _last_lines(state.name)
-                raise PodFailed(
-                    f"container {state.name} {state.status} (exit code {state.exit_code}, "
-                    f"{state.restart_count} restarts) during start; its last {LOG_LINES} log "
-                    f"lines:\n{lines}"
-                )
+        _check_containers(plan)
         outcome = _probe_once(plan, plan.readiness)
         if outcome is None:
+            _check_containers(plan)  # a sidecar may have failed while the server got ready
             return
         last = outcome
         time.sleep(1)
     raise PodFailed(
         f"readinessProbe of container server not passed within {budget:.0f} s; last result: {last}"
     )
+
+
+def _check_containers(plan: PlayPlan) -> None:
+    for state in podman.containers(plan.pod_name):
+        if state.status in ("running", "created", "initialized") and not state.restart_count:
+            continue
+        lines = _last_lines(state.name)
+        if state.status == "running":
+            # Podman resets the exit code when it restarts the container.
+            what = f"restarted {state.restart_count} times"
+        else:
+            what = f"{state.status} with exit code {state.exit_code}"
+        raise PodFailed(
+            f"container {state.name} {what} during start; its last {LOG_LINES} log lines:\n{lines}"
+        )
 
 
 def _last_lines(container: str) -> str:
