@@ -174,8 +174,8 @@ def plan_pod(
         said += _env_substitutions(container, namespace)
         if _drop_accelerators(container, gpu_available):
             warnings.append(
-                f"{container['name']}: no GPU on this machine; the GPU overlay runs on the CPU "
-                f"(ORT_PROVIDERS={CPU_PROVIDERS}, the CPU image)"
+                f"{container['name']}: up passes no GPU to Podman; the GPU overlay runs on the "
+                f"CPU (ORT_PROVIDERS={CPU_PROVIDERS}, the CPU image)"
             )
     empty_dirs = _pod_private_volumes(spec, pod_name)
     if empty_dirs:

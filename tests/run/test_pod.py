@@ -160,7 +160,7 @@ def test_a_gpu_overlay_runs_on_the_cpu_with_a_warning() -> None:
     assert "nvidia.com/gpu" not in played_server["resources"]["limits"]
     providers = [v["value"] for v in played_server["env"] if v["name"] == "ORT_PROVIDERS"]
     assert providers == ["CPUExecutionProvider"]
-    assert any("no GPU" in w for w in plan.warnings)
+    assert any("passes no GPU" in w for w in plan.warnings)
     assert "tolerations" not in pod_of(plan)["spec"]
 
 
