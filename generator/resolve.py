@@ -43,6 +43,13 @@ class Resolved:
     secret_refs: tuple[SecretRef, ...]
     slo_latency_p99_ms: int = 100
     slo_error_ratio: float = 0.01
+    slo_min_accuracy: float | None = None
+    drift_enabled: bool = False
+    drift_psi_threshold: float = 0.2
+    drift_window: str = "1h"
+    drift_for: str = "15m"
+    drift_features: tuple[str, ...] = ()
+    """Profile feature names the drift rules watch; empty: every feature."""
 
     @property
     def node_pool(self) -> NodePool:
@@ -86,6 +93,7 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
     spec = merged_tunables(model, env)
     scaling = spec["scaling"]
     logging = spec["logging"]
+    drift = spec["monitoring"]["drift"]
     return Resolved(
         model=model.name,
         owner=model.owner,
@@ -112,6 +120,12 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         secret_refs=model.secret_refs,
         slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
         slo_error_ratio=spec["slo"]["errorRatio"],
+        slo_min_accuracy=spec["slo"].get("minAccuracy"),
+        drift_enabled=drift["enabled"],
+        drift_psi_threshold=drift["psiThreshold"],
+        drift_window=drift["window"],
+        drift_for=drift["for"],
+        drift_features=tuple(drift.get("features", ())),
     )
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from generator.check.monitoring import check_monitoring
 from generator.digest import file_sha256
 from generator.layout import RepoLayout
 from generator.load.inputschema import did_you_mean
@@ -19,7 +20,7 @@ SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "P
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
-    | {"ORT_PROVIDERS", "LOG_LEVEL", "LOG_MAX_BYTES"}
+    | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE", "GRPC_PORT", "LOG_MAX_BYTES"}
 )
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
 # own namespaces hold their credentials: the AppProject would let every model deploy there.
@@ -142,6 +143,7 @@ def check_model(
         return
     yield from folder_name_problems(model)
     yield from check_artifact(layout, model)
+    yield from check_monitoring(layout, model, platform)
     yield from check_model_rules(model, platform, known_rules)
 
 

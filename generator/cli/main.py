@@ -15,6 +15,7 @@ from generator.cli.generate import generate
 from generator.cli.init import init
 from generator.cli.options import FORMATS, Options, default_format
 from generator.cli.policy import policy
+from generator.cli.profile import profile
 from generator.cli.promote import promote_command
 from generator.cli.render import render
 from generator.cli.schema import schema
@@ -67,6 +68,7 @@ for command in (
     schema,
     build_command,
     promote_command,
+    profile,
     up_command,
     down_command,
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.render.labels import (
+    GRPC_PORT,
     RUN_AS_USER,
     SERVER_CONTAINER,
     SERVER_PORT,
@@ -18,16 +19,23 @@ from generator.resolve import Resolved
 Object = dict[str, Any]
 
 
+MODEL_PROFILE_PATH = "/models/profile.json"
+"""Where serving/Dockerfile.model puts the model's profile.json: MODEL_PROFILE names it where
+drift monitoring is on (the server then counts; without the variable it does not)."""
+
+
 def server_config(spec: Resolved) -> dict[str, str]:
     """Environment of the server container (the serving runtime's public contract)."""
     return {
         "MODEL_NAME": spec.model,
         "MODEL_VERSION": spec.version,
         "PORT": str(SERVER_PORT),
+        "GRPC_PORT": str(GRPC_PORT),
         "WORKERS": str(spec.workers),
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
         "ORT_PROVIDERS": "CPUExecutionProvider",
+        **({"MODEL_PROFILE": MODEL_PROFILE_PATH} if spec.drift_enabled else {}),
         **dict(spec.config),
     }
 
@@ -69,7 +77,10 @@ def deployment(spec: Resolved) -> Object:
         "name": SERVER_CONTAINER,
         "image": f"{spec.image}:{spec.version}",
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+        ],
         "envFrom": [{"configMapRef": {"name": config_map_name(spec.model)}}],
     }
     if spec.secret_refs:
@@ -137,7 +148,10 @@ def service(spec: Resolved) -> Object:
         "spec": {
             "type": "ClusterIP",
             "selector": selector(spec.model),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
+                {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
+            ],
         },
     }
 
@@ -189,7 +203,14 @@ def network_policy(spec: Resolved) -> Object:
         "spec": {
             "podSelector": {"matchLabels": selector(spec.model)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"ports": [{"port": "http", "protocol": "TCP"}]}],
+            "ingress": [
+                {
+                    "ports": [
+                        {"port": "http", "protocol": "TCP"},
+                        {"port": "grpc", "protocol": "TCP"},
+                    ]
+                }
+            ],
         },
     }
 
