@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,12 @@ def test_up_reaches_ready_and_says_what_it_substituted(
     assert pod.url.startswith("http://127.0.0.1:")
     assert "substituted: server: image" in pod.out
     assert f"/v2/models/{pod.model}/infer" in pod.out  # the ready-to-paste example
+    server = next(
+        c for c in template_of(built(*pair))["spec"]["containers"] if c["name"] == "server"
+    )
+    for port in server["ports"]:
+        if port["name"] != "http":  # every other port of the server is published too
+            assert re.search(rf"^  {port['name']}: 127\.0\.0\.1:\d+$", pod.out, re.MULTILINE)
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=IDS)
