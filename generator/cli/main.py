@@ -11,6 +11,7 @@ import click
 
 from generator.cli.build import build_command
 from generator.cli.diff import diff
+from generator.cli.fetch import fetch
 from generator.cli.generate import generate
 from generator.cli.init import init
 from generator.cli.options import FORMATS, Options, default_format
@@ -68,6 +69,7 @@ for command in (
     schema,
     build_command,
     promote_command,
+    fetch,
     profile,
     up_command,
     down_command,

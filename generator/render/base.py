@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.check.sizing import intra_op_threads
 from generator.render.labels import (
     GRPC_PORT,
     RUN_AS_USER,
@@ -25,8 +26,11 @@ drift monitoring is on (the server then counts; without the variable it does not
 
 
 def server_config(spec: Resolved) -> dict[str, str]:
-    """Environment of the server container (the serving runtime's public contract)."""
-    return {
+    """Environment of the server container (the serving runtime's public contract).
+
+    ORT_INTRA_OP_THREADS comes from the CPU request (`generator.check.sizing.intra_op_threads`); a
+    GPU deployment says whether it may stay ready on the CPU (ORT_ALLOW_FALLBACK)."""
+    config = {
         "MODEL_NAME": spec.model,
         "MODEL_VERSION": spec.version,
         "PORT": str(SERVER_PORT),
@@ -35,9 +39,12 @@ def server_config(spec: Resolved) -> dict[str, str]:
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
         "ORT_PROVIDERS": "CPUExecutionProvider",
+        "ORT_INTRA_OP_THREADS": str(intra_op_threads(spec.cpu, spec.workers)),
         **({"MODEL_PROFILE": MODEL_PROFILE_PATH} if spec.drift_enabled else {}),
-        **dict(spec.config),
     }
+    if spec.accelerator == "gpu":
+        config["ORT_ALLOW_FALLBACK"] = "true" if spec.allow_cpu_fallback else "false"
+    return config | dict(spec.config)
 
 
 def _metadata(spec: Resolved, name: str) -> Object:

@@ -89,5 +89,5 @@ def test_budget_and_network_policy_select_the_model_pods(specs: SpecsFactory) ->
         selector = obj["spec"].get("selector") or obj["spec"]["podSelector"]
         assert selector["matchLabels"].items() <= pods.items()
     assert network_policy(spec)["spec"]["ingress"] == [
-        {"ports": [{"port": "http", "protocol": "TCP"}]}
+        {"ports": [{"port": "http", "protocol": "TCP"}, {"port": "grpc", "protocol": "TCP"}]}
     ]
