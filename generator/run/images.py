@@ -30,7 +30,7 @@ def build_model(
 
     Raises InputError (artifact), images.EngineUnavailable and images.BuildFailed.
     """
-    _check_artifacts([model])
+    files = _check_artifacts(root, [model])[model.name]
     platform = load_platform(root)
     client = images.connect()
     settings = images.settings_from_environment(base_image, environ)
@@ -41,7 +41,7 @@ def build_model(
         name=model.name,
         version=model.version,
         accelerator="cpu",
-        artifact=model.artifact_display,
+        files=files,
         runtime=runtime,
         repository=f"{platform.registry}/{model.name}",
         labels={"io.mlgitops.model": model.name, "io.mlgitops.accelerator": "cpu"},
