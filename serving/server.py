@@ -58,7 +58,9 @@ def gunicorn_options(
         "limit_request_line": 8190,
         "worker_tmp_dir": tempfile.gettempdir(),
         "control_socket_disable": True,
-        "logconfig_dict": logs.logging_config(settings.log_level, settings.log_file),
+        "logconfig_dict": logs.logging_config(
+            settings.log_level, settings.log_file, settings.log_max_bytes
+        ),
         "accesslog": None,
         "logger_class": ServingLogger,
         "on_starting": lambda server: hooks.wipe_metrics_dir(settings.metrics_dir),

@@ -16,6 +16,7 @@ from serving.errors import SettingsError
 DEFAULT_PORT = 8080
 DEFAULT_GRPC_PORT = 8081
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -58,6 +59,9 @@ class Settings:
     """Minimum level of the JSON log (LOG_LEVEL)."""
     log_file: str | None = None
     """Also append the JSON log lines to this file, for the Fluentd sidecar (LOG_FILE)."""
+    log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
+    """Rename LOG_FILE to LOG_FILE.1 once it reaches this size, so the log volume holds at most
+    about twice this; 0 never rotates (LOG_MAX_BYTES)."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     """Largest request body accepted; larger ones get 413 (MAX_REQUEST_BYTES)."""
     body_timeout: float = 30.0
@@ -94,6 +98,8 @@ class Settings:
             raise SettingsError("ORT_INTRA_OP_THREADS must not be negative")
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_max_bytes < 0:
+            raise SettingsError("LOG_MAX_BYTES must not be negative")
         if self.max_request_bytes < 1:
             raise SettingsError("MAX_REQUEST_BYTES must be positive")
         if self.body_timeout <= 0:
@@ -130,6 +136,7 @@ _ENV_NAMES = {
     "allow_fallback": "ORT_ALLOW_FALLBACK",
     "log_level": "LOG_LEVEL",
     "log_file": "LOG_FILE",
+    "log_max_bytes": "LOG_MAX_BYTES",
     "max_request_bytes": "MAX_REQUEST_BYTES",
     "body_timeout": "BODY_TIMEOUT",
     "drain_seconds": "DRAIN_SECONDS",
@@ -140,7 +147,15 @@ _ENV_NAMES = {
 }
 
 
-_INTEGERS = ("port", "grpc_port", "workers", "threads", "intra_op_threads", "max_request_bytes")
+_INTEGERS = (
+    "port",
+    "grpc_port",
+    "workers",
+    "threads",
+    "intra_op_threads",
+    "max_request_bytes",
+    "log_max_bytes",
+)
 
 
 def _convert(field_name: str, env_name: str, raw: str) -> Any:

@@ -20,6 +20,7 @@ from generator.cli.profile import profile
 from generator.cli.promote import promote_command
 from generator.cli.render import render
 from generator.cli.schema import schema
+from generator.cli.up import down_command, up_command
 from generator.cli.validate import validate
 
 
@@ -70,5 +71,7 @@ for command in (
     promote_command,
     fetch,
     profile,
+    up_command,
+    down_command,
 ):
     main.add_command(command)

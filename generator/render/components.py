@@ -55,8 +55,9 @@ def cpu_pool_needed(env: Environment) -> bool:
     return bool(env.cpu_pool.node_selector or env.cpu_pool.tolerations)
 
 
-def render_components(env: Environment) -> dict[str, dict[str, Any]]:
-    """Component name -> (file name -> object, or text for fluent.conf) for one environment."""
+def render_components(env: Environment, native: bool = False) -> dict[str, dict[str, Any]]:
+    """Component name -> (file name -> object, or text for fluent.conf) for one environment;
+    ``native``: the cluster runs native sidecars (`fluentd.native_sidecars`)."""
     patches: dict[str, Object] = {}
     if cpu_pool_needed(env):
         patches[CPU_POOL] = _pool_patch(env.cpu_pool, None)
@@ -67,7 +68,7 @@ def render_components(env: Environment) -> dict[str, dict[str, Any]]:
         }
         patches[GPU_POOL] = _pool_patch(env.gpu_pool, cuda)
     if env.fluentd is not None:
-        patches[FLUENTD] = fluentd_patch(env)
+        patches[FLUENTD] = fluentd_patch(env, native)
     components: dict[str, dict[str, Any]] = {
         name: {"kustomization.yaml": _component(), "patch.yaml": patch}
         for name, patch in patches.items()

@@ -6,6 +6,7 @@ from typing import Any
 
 from generator.load.platform import SIDECAR_REQUESTS, SIDECAR_STORAGE, Environment
 from generator.load.storage import BUFFER_VOLUME_SIZE, LOG_VOLUME_SIZE, empty_dir
+from generator.quantities import memory_bytes
 from generator.render.labels import (
     FLUENTD_CONFIGMAP,
     LOG_DIR,
@@ -18,6 +19,27 @@ from generator.render.labels import (
 Object = dict[str, Any]
 LOG_FILE = f"{LOG_DIR}/server.log"
 BUFFER_DIR = "/fluentd/buffer"
+LOG_VOLUME_MIB = memory_bytes(LOG_VOLUME_SIZE) // 2**20
+
+
+def log_max_bytes(volume_mib: int) -> int:
+    """LOG_MAX_BYTES for a log volume of ``volume_mib``: the server renames LOG_FILE to
+    LOG_FILE.1 at this size (serving.logs), so the two files together fill at most half the
+    volume; the rest absorbs lines written between a rotation and the other workers' reopening.
+    """
+    return volume_mib * 1024 * 1024 // 4
+
+
+NATIVE_SIDECARS_SINCE = (1, 29)
+"""Sidecar containers (init containers with ``restartPolicy: Always``): alpha behind a feature
+gate in 1.28, beta and on by default in 1.29, stable in 1.33 (Kubernetes docs, "Sidecar
+Containers"; KEP-753). Older API servers reject the field."""
+
+
+def native_sidecars(kubernetes_version: str) -> bool:
+    """Whether ``kubernetesVersion`` ("1.33") runs native sidecars by default."""
+    major, minor = (int(part) for part in kubernetes_version.split(".")[:2])
+    return (major, minor) >= NATIVE_SIDECARS_SINCE
 
 
 def fluent_conf(env: Environment) -> str:
@@ -37,6 +59,8 @@ def fluent_conf(env: Environment) -> str:
   pos_file {BUFFER_DIR}/server.log.pos
   tag model.server
   read_from_head true
+  # The sidecar starts before the server creates the file: look for it every 5 s, not 60.
+  refresh_interval 5s
   <parse>
     @type json
     time_key time
@@ -57,6 +81,9 @@ def fluent_conf(env: Environment) -> str:
 <match model.**>
   @type forward
   @id aggregator
+  # Fluentd resolves the servers when it starts and exits if that fails: a DNS name that does
+  # not resolve yet (aggregator not deployed, DNS slow at pod start) would crash-loop the pod.
+  ignore_network_errors_at_startup true
   <server>
     host {env.fluentd.aggregator_host}
     port {env.fluentd.aggregator_port}
@@ -104,8 +131,15 @@ def _field(path: str) -> Object:
 SIDECAR_LIMITS = {"memory": "192Mi", "ephemeral-storage": SIDECAR_STORAGE}
 
 
-def fluentd_patch(env: Environment) -> Object:
-    """Strategic-merge patch adding the sidecar to whichever Deployment the overlay holds."""
+def fluentd_patch(env: Environment, native: bool = False) -> Object:
+    """Strategic-merge patch adding the sidecar to whichever Deployment the overlay holds.
+
+    ``native``: an init container with ``restartPolicy: Always``, which the kubelet starts
+    before the server and stops after it, so lines written while the server drains are still
+    shipped; otherwise an ordinary container, which receives SIGTERM with the server. Its
+    writable paths are exactly the buffer and a /tmp for serverengine's socket (a read-only
+    root fails with EROFS without it).
+    """
     assert env.fluentd is not None
     sidecar: Object = {
         "name": "fluentd",
@@ -124,13 +158,24 @@ def fluentd_patch(env: Environment) -> Object:
             {"name": "model-logs", "mountPath": LOG_DIR, "readOnly": True},
             {"name": "fluentd-config", "mountPath": "/fluentd/etc", "readOnly": True},
             {"name": "fluentd-buffer", "mountPath": BUFFER_DIR},
+            {"name": "fluentd-tmp", "mountPath": "/tmp"},
         ],
     }
+    if native:
+        sidecar["restartPolicy"] = "Always"
     server: Object = {
         "name": SERVER_CONTAINER,
-        "env": [{"name": "LOG_FILE", "value": LOG_FILE}],
+        "env": [
+            {"name": "LOG_FILE", "value": LOG_FILE},
+            {"name": "LOG_MAX_BYTES", "value": str(log_max_bytes(LOG_VOLUME_MIB))},
+        ],
         "volumeMounts": [{"name": "model-logs", "mountPath": LOG_DIR}],
     }
+    pod: Object = {"containers": [server]}
+    if native:
+        pod["initContainers"] = [sidecar]
+    else:
+        pod["containers"].append(sidecar)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -138,10 +183,14 @@ def fluentd_patch(env: Environment) -> Object:
         "spec": {
             "template": {
                 "spec": {
-                    "containers": [server, sidecar],
+                    **pod,
                     "volumes": [
                         empty_dir("model-logs", LOG_VOLUME_SIZE),
                         empty_dir("fluentd-buffer", BUFFER_VOLUME_SIZE),
+                        {
+                            "name": "fluentd-tmp",
+                            "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"},
+                        },
                         {"name": "fluentd-config", "configMap": {"name": FLUENTD_CONFIGMAP}},
                     ],
                 }

@@ -17,6 +17,7 @@ from generator.load.modelspec import ModelSource
 from generator.load.platform import Platform
 from generator.render.base import render_base
 from generator.render.components import render_components
+from generator.render.fluentd import native_sidecars
 from generator.render.gitops import emitted_kinds, render_clusters
 from generator.render.namespace import render_namespace
 from generator.render.overlay import monitoring_files, render_overlay
@@ -64,7 +65,8 @@ def render_tree(
         files += _folder(
             namespace_dir(env.name), render_namespace(env, platform), [ENVIRONMENTS_FILE]
         )
-        for name, component in sorted(render_components(env).items()):
+        native = native_sidecars(platform.kubernetes_version)
+        for name, component in sorted(render_components(env, native).items()):
             files += _folder(component_dir(env.name, name), component, [ENVIRONMENTS_FILE])
     for model in models:
         files += _folder(base_dir(model.name), render_base(bases[model.name]), [model.file])

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Real services for end-to-end tests and image benchmarks: a Docker engine (Debian docker.io)
-# and an OCI registry (Debian docker-registry), both on this machine only.
+# and an OCI registry (Debian docker-registry), both on this machine only; Podman (Debian podman
+# and catatonit, configured for this machine) for the pod tests and `mlgitops up`; and a Fluentd
+# image built from ../shared/vendor for the pods' sidecars and the local log aggregator.
 #
 #   scripts/e2e/services.sh start    install what is missing, start both, build the base image once
 #   scripts/e2e/services.sh stop     stop both, delete the registry's storage and the run state
@@ -28,6 +30,10 @@ CACHE_DIR=${MLGITOPS_E2E_CACHE:-/var/cache/mlgitops-e2e}
 REGISTRY_PORT=${MLGITOPS_E2E_REGISTRY_PORT:-5055}
 BASE_IMAGE=${MLGITOPS_E2E_BASE_IMAGE:-mlgitops-e2e/base:bookworm}
 SUITE=bookworm
+FLUENTD_IMAGE=${MLGITOPS_E2E_FLUENTD_IMAGE:-mlgitops-e2e/fluentd:1.17.1}
+REPO_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VENDOR_DIR=${MLGITOPS_E2E_VENDOR:-$REPO_ROOT/../shared/vendor}
+PODMAN_CONF=/etc/containers/containers.conf.d/mlgitops.conf
 WAIT_SECONDS=${MLGITOPS_E2E_WAIT:-120}
 STORAGE_DRIVER=${MLGITOPS_E2E_STORAGE_DRIVER:-}
 
@@ -44,7 +50,7 @@ die() { log "$*"; exit 2; }
 require_root() {
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || die "must run as root (dockerd, debootstrap); sudo not found"
-    exec sudo --preserve-env=MLGITOPS_E2E_STATE,MLGITOPS_E2E_CACHE,MLGITOPS_E2E_REGISTRY_PORT,MLGITOPS_E2E_BASE_IMAGE,MLGITOPS_E2E_WAIT "$0" "$@"
+    exec sudo --preserve-env=MLGITOPS_E2E_STATE,MLGITOPS_E2E_CACHE,MLGITOPS_E2E_REGISTRY_PORT,MLGITOPS_E2E_BASE_IMAGE,MLGITOPS_E2E_WAIT,MLGITOPS_E2E_FLUENTD_IMAGE,MLGITOPS_E2E_VENDOR "$0" "$@"
   fi
 }
 
@@ -78,7 +84,7 @@ wait_for() {
 # apt-get runs only when something is missing, and refreshes its index once.
 install_packages() {
   local pkg missing=()
-  for pkg in docker.io docker-registry debootstrap curl; do
+  for pkg in docker.io docker-registry debootstrap curl podman catatonit slirp4netns; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   [ "${#missing[@]}" -eq 0 ] && return
@@ -97,6 +103,27 @@ debian_mirror() {
     uri=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
   fi
   printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+# runc cannot set RLIMIT_NOFILE inside this sandbox, so Podman must not ask it to (checked here:
+# with containers.conf's default ulimits every container fails to start).
+configure_podman() {
+  [ -s "$PODMAN_CONF" ] && return
+  mkdir -p "$(dirname "$PODMAN_CONF")"
+  printf '# Written by mlgitops scripts/e2e/services.sh\n[containers]\ndefault_ulimits = []\n' \
+    >"$PODMAN_CONF"
+}
+
+ensure_fluentd_image() {
+  if docker_cli image inspect "$FLUENTD_IMAGE" >/dev/null 2>&1; then
+    return
+  fi
+  [ -d "$VENDOR_DIR/fluentd" ] || die "no Fluentd sources in $VENDOR_DIR (set MLGITOPS_E2E_VENDOR)"
+  log "building $FLUENTD_IMAGE from $VENDOR_DIR"
+  docker_cli build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+    -f "$REPO_ROOT/scripts/e2e/fluentd/Dockerfile" -t "$FLUENTD_IMAGE" "$VENDOR_DIR" \
+    >"$STATE_DIR/fluentd-build.log" 2>&1 \
+    || { tail -n 20 "$STATE_DIR/fluentd-build.log" >&2; die "the Fluentd image did not build"; }
 }
 
 build_base_tar() {
@@ -187,6 +214,7 @@ write_env() {
 export DOCKER_HOST=unix://$SOCKET
 export MLGITOPS_E2E_REGISTRY=$REGISTRY_ADDR
 export MLGITOPS_E2E_BASE_IMAGE=$BASE_IMAGE
+export MLGITOPS_E2E_FLUENTD_IMAGE=$FLUENTD_IMAGE
 ENV
 }
 
@@ -204,10 +232,12 @@ stop_pid() {
 cmd_start() {
   require_root start
   install_packages
+  configure_podman
   mkdir -p "$STATE_DIR" "$CACHE_DIR"
   start_engine
   start_registry
   ensure_base_image
+  ensure_fluentd_image
   write_env
   cat "$STATE_DIR/env"
 }
