@@ -46,4 +46,7 @@ def pod(objects: Objects) -> dict[str, Any]:
 
 
 def container(objects: Objects, name: str) -> dict[str, Any]:
-    return next(c for c in pod(objects)["containers"] if c["name"] == name)
+    """The pod's container ``name``: an ordinary one, or a native sidecar (an init container
+    with ``restartPolicy: Always``, rendered where kubernetesVersion >= 1.29)."""
+    spec = pod(objects)
+    return next(c for c in spec["containers"] + spec.get("initContainers", []) if c["name"] == name)

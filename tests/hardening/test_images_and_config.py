@@ -47,7 +47,9 @@ def test_a_pinned_sidecar_reaches_the_pod_as_written(tmp_path: Path) -> None:
     objects = built(
         repo(tmp_path / "b", platform=platform_open, spec="logging: {fluentd: true}"), "dev"
     )
-    images = {c["name"]: c["image"] for c in pod(objects)["containers"]}
+    spec = pod(objects)
+    # A native sidecar (kubernetesVersion >= 1.29) is an init container.
+    images = {c["name"]: c["image"] for c in spec["containers"] + spec.get("initContainers", [])}
     assert images["fluentd"] == f"fluent/fluentd:v1.17-1@{DIGEST}"
 
 

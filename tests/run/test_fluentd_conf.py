@@ -10,7 +10,6 @@ import docker
 import pytest
 
 from generator.layout import RepoLayout
-from generator.load.yamlsource import load_all_core
 from generator.pipeline import make_plan
 from generator.run.aggregator import AGGREGATOR_CONF, FORWARD_PORT
 
@@ -22,9 +21,9 @@ def generated_confs() -> dict[str, str]:
     plan = make_plan(RepoLayout(REPO))
     confs = {}
     for file in plan.files:
-        if file.path.endswith("/_namespace/fluentd-configmap.yaml"):
-            (config_map,) = load_all_core(file.text)
-            confs[file.path] = config_map["data"]["fluent.conf"]
+        # Each environment's Fluentd component generates the pods' ConfigMap from this file.
+        if file.path.endswith("/fluentd/fluent.conf"):
+            confs[file.path] = file.text
     return confs
 
 
@@ -57,7 +56,7 @@ def fluentd_image(pod_services: dict[str, str]) -> tuple[str, str]:
 
 def test_every_generated_environment_has_a_fluent_conf() -> None:
     assert sorted(generated_confs()) == [
-        f"overlays/{env}/_namespace/fluentd-configmap.yaml" for env in ("dev", "prod", "staging")
+        f"components/{env}/fluentd/fluent.conf" for env in ("dev", "prod", "staging")
     ]
 
 

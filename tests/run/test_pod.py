@@ -122,8 +122,16 @@ def test_cluster_only_values_are_substituted_and_said(staging_diabetes: list[Obj
     assert "host 10.88.0.9\n" in conf["data"]["fluent.conf"]
     assert "port 24224\n" in conf["data"]["fluent.conf"]
     assert "fluentd.logging.svc.cluster.local" not in conf["data"]["fluent.conf"]
-    assert conf["metadata"]["name"] == "p-mlgitops-fluentd"  # Podman shares volumes by name
-    assert plan.config_map_volumes() == ["p-mlgitops-fluentd"]
+    # The overlay's ConfigMap is named by its content's hash; Podman shares volumes by name, so
+    # the pod gets its own copy under a pod-private name.
+    (built,) = [
+        d["metadata"]["name"]
+        for d in staging_diabetes
+        if d["kind"] == "ConfigMap" and "fluent.conf" in d.get("data", {})
+    ]
+    assert built.startswith("mlgitops-fluentd-")
+    assert conf["metadata"]["name"] == f"p-{built}"
+    assert plan.config_map_volumes() == [f"p-{built}"]
     said = "\n".join(plan.substitutions)
     for fragment in (
         "native sidecar fluentd",
