@@ -71,8 +71,6 @@ def test_the_committed_skip_list_is_well_formed() -> None:
     assert {(s.tool, s.check) for s in skips} == {
         ("checkov", "CKV_K8S_11"),
         ("trivy", "KSV011"),
-        ("checkov", "CKV_K8S_8"),
-        ("checkov", "CKV_K8S_9"),
         ("checkov", "CKV_K8S_35"),
     }
 
