@@ -157,6 +157,10 @@ _INTEGERS = (
     "log_max_bytes",
 )
 
+SETTING_NAMES = frozenset(_ENV_NAMES.values())
+"""Every environment variable the server reads as a setting (what the generator checks config
+values against)."""
+
 
 def _convert(field_name: str, env_name: str, raw: str) -> Any:
     try:

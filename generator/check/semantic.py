@@ -13,8 +13,12 @@ from generator.layout import RepoLayout
 from generator.load.inputschema import did_you_mean
 from generator.load.modelspec import ModelSource
 from generator.load.platform import ARGOCD_NAMESPACE, FLUX_NAMESPACE, Environment, Platform
+from generator.load.yamlsource import Document
 from generator.problems import Problem
 from generator.resolve import is_enabled, merged_tunables, origin
+from serving.errors import SettingsError
+from serving.settings import SETTING_NAMES as SERVER_SETTING_NAMES
+from serving.settings import settings_from_env
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
@@ -56,8 +60,10 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
                 f"namespace {env.namespace!r} is reserved for Kubernetes or the GitOps controllers",
                 "give the environment its own namespace, such as ml-" + env.name,
             )
-        for key in env.defaults.get("config", {}):
-            yield from _check_default_config_key(platform, (*path, "defaults", "config", key), key)
+        for key, value in env.defaults.get("config", {}).items():
+            key_path = (*path, "defaults", "config", key)
+            yield from _check_default_config_key(platform, key_path, key)
+            yield from server_setting_problems(doc, key_path, key, value)
         fluentd = doc.data["environments"][env.index].get("logging", {}).get("fluentd", {})
         if fluentd.get("enabled") and "aggregator" not in fluentd:
             yield doc.problem(
@@ -143,8 +149,9 @@ def check_model_rules(
     ]
     secret_envs = {ref.env for ref in model.secret_refs}
     for path, config in config_sources:
-        for key in config:
+        for key, value in config.items():
             yield from _check_config_key(model, (*path, key), key, secret_envs)
+            yield from server_setting_problems(doc, (*path, key), key, value)
     yield from check_model_network(doc, model.egress)
     for index, ref in enumerate(model.secret_refs):
         if ref.env in RESERVED_CONFIG:
@@ -183,6 +190,25 @@ def _check_config_key(
             f"{key!r} is both a config key and a secretRefs env",
             "keep one of the two",
             key=True,
+        )
+
+
+def server_setting_problems(
+    doc: Document, path: tuple[str | int, ...], key: str, value: object
+) -> Iterator[Problem]:
+    """A config value that the model server reads as one of its settings must be one the server
+    accepts at start: the server's own validation (`serving.settings`, the same code the pod
+    runs) decides, so ``MAX_REQUEST_BYTES: "0"`` is refused here instead of crash-looping the
+    pod. Keys the server does not read pass untouched."""
+    if key not in SERVER_SETTING_NAMES or key in RESERVED_CONFIG:
+        return
+    try:
+        settings_from_env({"MODEL_PATH": "model.onnx", key: str(value)})
+    except SettingsError as error:
+        yield doc.problem(
+            path,
+            f"config {key}={value!r} would stop the model server at start: {error}",
+            "give a value the server accepts (its settings: docs/serving.md)",
         )
 
 
