@@ -44,6 +44,7 @@ class SyncPolicy:
 class Monitoring:
     prometheus_operator: bool = False
     grafana_dashboards: bool = False
+    prometheus_address: str = "http://prometheus-operated.monitoring.svc:9090"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Environment:
     fluentd: Fluentd | None
     defaults: Mapping[str, Any]
     monitoring: Monitoring = Monitoring()
+    progressive_delivery: str = "none"
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,11 @@ def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment
         monitoring=Monitoring(
             prometheus_operator=bool(monitoring.get("prometheusOperator", False)),
             grafana_dashboards=bool(monitoring.get("grafanaDashboards", False)),
+            prometheus_address=str(
+                monitoring.get("prometheusAddress", Monitoring.prometheus_address)
+            ),
         ),
+        progressive_delivery=str(data.get("progressiveDelivery", "none")),
     )
 
 

@@ -4,13 +4,14 @@ model spec < the model's per-environment override)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.defaults import deep_merge, tunable_defaults
 from generator.delivery.release import Pin
 from generator.modelspec import ModelSource, SecretRef
 from generator.platform import Environment, NodePool, Platform, Quota, SyncPolicy
+from generator.rollout import RolloutSpec, drift_threshold, rollout_spec
 from generator.yamlsource import Document, PathKey
 
 
@@ -43,6 +44,8 @@ class Resolved:
     secret_refs: tuple[SecretRef, ...]
     slo_latency_p99_ms: int = 100
     slo_error_ratio: float = 0.01
+    rollout: RolloutSpec = field(default_factory=RolloutSpec)
+    drift_psi_threshold: float | None = None
 
     @property
     def node_pool(self) -> NodePool:
@@ -112,6 +115,8 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         secret_refs=model.secret_refs,
         slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
         slo_error_ratio=spec["slo"]["errorRatio"],
+        rollout=rollout_spec(spec),
+        drift_psi_threshold=drift_threshold(spec),
     )
 
 
@@ -137,4 +142,5 @@ def resolve_base(model: ModelSource, platform: Platform) -> Resolved:
     Environments add their defaults, overrides, node pools, GPUs and sidecars as overlays.
     """
     spec = resolve(model, BASE_ENVIRONMENT, platform, None)
-    return replace(spec, accelerator="cpu", gpus=0, fluentd=False)
+    cpu_only = {**merged_tunables(model, BASE_ENVIRONMENT), "accelerator": "cpu"}
+    return replace(spec, accelerator="cpu", gpus=0, fluentd=False, rollout=rollout_spec(cpu_only))

@@ -16,6 +16,7 @@ from generator.problems import Problem
 from generator.render.gitops_argocd import ARGOCD_NAMESPACE
 from generator.render.gitops_flux import FLUX_NAMESPACE
 from generator.resolve import is_enabled, merged_tunables, origin
+from generator.rollout_checks import check_rollout
 from generator.signature import SignatureError, differences, read_signature
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
@@ -197,6 +198,7 @@ def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> I
         if not is_enabled(model, env):
             continue
         yield from _check_resolved(model, env, platform)
+        yield from check_rollout(model, env, platform)
 
 
 def _check_config_key(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.render.delivery import rolling_update
 from generator.render.labels import (
     RUN_AS_USER,
     SERVER_CONTAINER,
@@ -92,10 +93,7 @@ def deployment(spec: Resolved) -> Object:
         "spec": {
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(spec.model)},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
-            },
+            "strategy": rolling_update(spec),
             "template": {
                 "metadata": {
                     "labels": labels,

@@ -15,6 +15,7 @@ from generator.render.base import (
 )
 from generator.render.components import CPU_POOL, FLUENTD, GPU_POOL, cpu_pool_needed
 from generator.render.dashboard import render_dashboard
+from generator.render.delivery import delivery_files, delivery_patches, rolling_update
 from generator.render.labels import ENVIRONMENT_LABEL, SERVER_CONTAINER, config_map_name
 from generator.render.monitoring import render_monitoring
 from generator.resolve import Resolved
@@ -27,17 +28,19 @@ def _up(path: str) -> str:
     return "../../../" + path
 
 
-def _deployment_patch(spec: Resolved) -> Object:
+def _deployment_patch(spec: Resolved, base: Resolved) -> Object:
+    strategy = rolling_update(spec)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": spec.model},
         "spec": {
+            **({"strategy": strategy} if strategy != rolling_update(base) else {}),
             "template": {
                 "spec": {
                     "containers": [{"name": SERVER_CONTAINER, "resources": server_resources(spec)}]
                 }
-            }
+            },
         },
     }
 
@@ -66,7 +69,7 @@ def components_for(spec: Resolved) -> list[str]:
 def monitoring_files(spec: Resolved) -> dict[str, Object]:
     """Observability objects kept next to the overlay's kustomization.yaml, where the
     environment turns monitoring on (the base stays free of environment choices)."""
-    return render_monitoring(spec) | render_dashboard(spec)
+    return render_monitoring(spec) | render_dashboard(spec) | delivery_files(spec)
 
 
 def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -> Object:
@@ -108,7 +111,8 @@ def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -
             }
         ]
     kustomization["patches"] = [
-        {"patch": dump(_deployment_patch(spec))},
+        {"patch": dump(_deployment_patch(spec, base))},
         {"patch": dump(_hpa_patch(spec))},
+        *({"patch": dump(patch)} for patch in delivery_patches(spec)),
     ]
     return kustomization

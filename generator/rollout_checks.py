@@ -1,0 +1,44 @@
+"""Checks of ``spec.rollout`` against the environment it runs in: a canary needs a progressive
+delivery controller and the metrics its analysis reads; steps must rise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator.modelspec import ModelSource
+from generator.platform import Environment, Platform
+from generator.problems import Problem
+from generator.resolve import merged_tunables, origin
+from generator.rollout import CANARY, NO_CONTROLLER, rollout_spec
+
+
+def check_rollout(model: ModelSource, env: Environment, platform: Platform) -> Iterator[Problem]:
+    """Problems of the model's effective rollout in ``env``, each at the field that set it."""
+    rollout = rollout_spec(merged_tunables(model, env))
+    if list(rollout.steps) != sorted(set(rollout.steps)):
+        doc, path = origin(model, env, platform, ("rollout", "steps"))
+        yield doc.problem(
+            path,
+            f"{env.name}: canary steps {list(rollout.steps)} must rise, each step above the last",
+            f"write them in rising order without repeats, such as {sorted(set(rollout.steps))}",
+        )
+    if not rollout.canary:
+        return
+    doc, path = origin(model, env, platform, ("rollout", "strategy"))
+    if env.progressive_delivery == NO_CONTROLLER:
+        yield doc.problem(
+            path,
+            f"{model.name} asks for a {CANARY} rollout in environment {env.name!r}, which has no "
+            "progressive delivery controller (progressiveDelivery: none)",
+            f"set spec.environments.{env.name}.rollout.strategy: rolling, or set "
+            f"progressiveDelivery: argo-rollouts or flagger for {env.name} in environments.yaml "
+            "(the controller must be installed in its cluster)",
+        )
+    elif not env.monitoring.prometheus_operator:
+        yield doc.problem(
+            path,
+            f"{model.name} asks for a {CANARY} rollout in environment {env.name!r}, whose "
+            "analysis needs the model's metrics, but monitoring.prometheusOperator is off there",
+            f"set monitoring: {{prometheusOperator: true}} for {env.name} in environments.yaml, "
+            f"or spec.environments.{env.name}.rollout.strategy: rolling",
+        )

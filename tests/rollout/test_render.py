@@ -1,0 +1,232 @@
+"""Canary rollouts end to end through ``mlgitops validate`` and ``generate`` on a temporary
+repository: located errors for canaries an environment cannot run, and, for Argo Rollouts and
+Flagger, overlays that real kustomize builds and the vendored CRD schemas accept, with the
+HPA, PDB, NetworkPolicy and ServiceMonitor following the workload."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from generator import crdschema
+from generator.layout import RepoLayout
+from generator.pipeline import make_plan
+from generator.render.rollout_argo import analysis_template, rollout
+from generator.rollout import drift_threshold
+from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
+
+PROJECT = Path(__file__).resolve().parents[2]
+PROD_MONITORED = '    quota: {cpu: "32", memory: 128Gi, gpus: 4, pods: 100}\n'
+
+
+def _platform(controller: str, *, monitoring: bool = True) -> str:
+    extra = f"    progressiveDelivery: {controller}\n"
+    if monitoring:
+        extra += "    monitoring: {prometheusOperator: true}\n"
+    assert ENVIRONMENTS_YAML.endswith(PROD_MONITORED)
+    return ENVIRONMENTS_YAML + extra
+
+
+CANARY_MODEL = model_yaml(
+    spec="rollout: {strategy: canary, steps: [20, 60], stepDuration: 2m}\n"
+    "environments:\n  dev: {rollout: {strategy: rolling}}"
+)
+
+
+def _built(root: Path, overlay: str) -> dict[tuple[str, str], dict[str, Any]]:
+    import subprocess
+
+    from generator.kustomize import check_available
+
+    done = subprocess.run(
+        [str(check_available()), "kustomize", str(root / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(done.stdout)}
+
+
+def test_a_canary_without_a_controller_is_a_located_error(make_repo: RepoFactory) -> None:
+    root = make_repo({"models/fraud/model.yaml": model_yaml(spec="rollout: {strategy: canary}")})
+
+    outcome = run_cli("validate", root=root)
+
+    assert outcome.exit_code == 1
+    assert outcome.stderr.splitlines()[:2] == [
+        "models/fraud/model.yaml:10:23: fraud asks for a canary rollout in environment 'dev', "
+        "which has no progressive delivery controller (progressiveDelivery: none)",
+        "  hint: set spec.environments.dev.rollout.strategy: rolling, or set progressiveDelivery: "
+        "argo-rollouts or flagger for dev in environments.yaml (the controller must be installed "
+        "in its cluster)",
+    ]
+    assert "environment 'prod'" in outcome.stderr
+
+
+def test_a_canary_without_the_metrics_it_analyses_is_a_located_error(
+    make_repo: RepoFactory,
+) -> None:
+    root = make_repo(
+        {
+            "environments.yaml": _platform("flagger", monitoring=False),
+            "models/fraud/model.yaml": CANARY_MODEL,
+        }
+    )
+
+    outcome = run_cli("validate", root=root)
+
+    assert outcome.exit_code == 1
+    assert outcome.stderr.startswith(
+        "models/fraud/model.yaml:10:23: fraud asks for a canary rollout in environment 'prod', "
+        "whose analysis needs the model's metrics, but monitoring.prometheusOperator is off there\n"
+    )
+
+
+def test_steps_must_rise(make_repo: RepoFactory) -> None:
+    root = make_repo({"models/fraud/model.yaml": model_yaml(spec="rollout: {steps: [50, 10]}")})
+
+    outcome = run_cli("validate", root=root)
+
+    assert outcome.exit_code == 1
+    assert outcome.stderr.startswith(
+        "models/fraud/model.yaml:10:20: dev: canary steps [50, 10] must rise, each step above "
+        "the last\n  hint: write them in rising order without repeats, such as [10, 50]\n"
+    )
+
+
+def test_argo_rollouts_overlay_builds_and_the_workload_carries_hpa_and_metrics(
+    make_repo: RepoFactory,
+) -> None:
+    root = make_repo(
+        {"environments.yaml": _platform("argo-rollouts"), "models/fraud/model.yaml": CANARY_MODEL}
+    )
+
+    assert run_cli("validate", root=root).exit_code == 0
+    assert run_cli("generate", root=root).exit_code == 0
+    built = _built(root, "overlays/prod/fraud")
+
+    assert sorted(built) == [
+        ("AnalysisTemplate", "fraud-canary"),
+        ("ConfigMap", built_config(built)),
+        ("Deployment", "fraud"),
+        ("HorizontalPodAutoscaler", "fraud"),
+        ("NetworkPolicy", "fraud"),
+        ("PodDisruptionBudget", "fraud"),
+        ("PrometheusRule", "fraud"),
+        ("Rollout", "fraud"),
+        ("Service", "fraud"),
+        ("ServiceAccount", "fraud"),
+        ("ServiceMonitor", "fraud"),
+    ]
+    assert built[("HorizontalPodAutoscaler", "fraud")]["spec"]["scaleTargetRef"] == {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "name": "fraud",
+    }
+    steps = built[("Rollout", "fraud")]["spec"]["strategy"]["canary"]["steps"]
+    assert [next(iter(step)) for step in steps] == ["setWeight", "pause", "analysis"] * 2
+    assert [s["setWeight"] for s in steps if "setWeight" in s] == [20, 60]
+    assert built[("Rollout", "fraud")]["metadata"]["namespace"] == "ml-prod"
+    monitor = built[("ServiceMonitor", "fraud")]["spec"]
+    assert monitor["podTargetLabels"] == ["rollouts-pod-template-hash"]
+    # The pods the PDB and NetworkPolicy select are the Rollout's (same template labels).
+    pod_labels = built[("Deployment", "fraud")]["spec"]["template"]["metadata"]["labels"]
+    pdb = built[("PodDisruptionBudget", "fraud")]["spec"]["selector"]["matchLabels"]
+    assert pdb.items() <= pod_labels.items()
+    # dev rolls: no Rollout there.
+    assert not (root / "overlays/dev/fraud/rollout.yaml").exists()
+
+
+def built_config(built: dict[tuple[str, str], dict[str, Any]]) -> str:
+    return next(name for kind, name in built if kind == "ConfigMap")
+
+
+def test_flagger_overlay_builds_and_hands_the_services_to_flagger(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {"environments.yaml": _platform("flagger"), "models/fraud/model.yaml": CANARY_MODEL}
+    )
+
+    assert run_cli("validate", root=root).exit_code == 0
+    assert run_cli("generate", root=root).exit_code == 0
+    built = _built(root, "overlays/prod/fraud")
+
+    assert ("Service", "fraud") not in built
+    assert sorted(name for kind, name in built if kind == "MetricTemplate") == [
+        "fraud-error-ratio",
+        "fraud-latency-p99",
+    ]
+    canary = built[("Canary", "fraud")]["spec"]
+    assert canary["analysis"]["stepWeights"] == [20, 60]
+    assert canary["analysis"]["interval"] == "2m"
+    assert canary["autoscalerRef"]["name"] == "fraud"
+    assert [m["thresholdRange"] for m in canary["analysis"]["metrics"]] == [
+        {"max": 0.01},
+        {"max": 0.1},
+    ]
+    pdb = built[("PodDisruptionBudget", "fraud")]["spec"]["selector"]
+    assert pdb == {"matchLabels": {"app.kubernetes.io/name": "fraud-primary"}}
+    policy = built[("NetworkPolicy", "fraud")]["spec"]["podSelector"]
+    assert policy == {
+        "matchExpressions": [
+            {
+                "key": "app.kubernetes.io/name",
+                "operator": "In",
+                "values": ["fraud", "fraud-primary"],
+            }
+        ]
+    }
+    monitor = built[("ServiceMonitor", "fraud")]["spec"]["selector"]
+    assert monitor["matchExpressions"][0]["values"] == ["fraud-primary", "fraud-canary"]
+    rules = yaml.safe_dump(built[("PrometheusRule", "fraud")])
+    assert 'service=~\\"fraud-(primary|canary)\\"' in rules
+
+
+def test_drift_analysis_only_with_drift_monitoring_on() -> None:
+    plan = make_plan(RepoLayout(PROJECT))
+    spec = next(
+        d for d in plan.deployments if (d.environment.name, d.model) == ("prod", "iris-classifier")
+    )
+    names = [m["name"] for m in analysis_template(spec)["spec"]["metrics"]]
+    drifting = replace(spec, drift_psi_threshold=0.15)
+    metrics = analysis_template(drifting)["spec"]["metrics"]
+
+    assert names == ["error-ratio", "latency-p99"]
+    assert [m["name"] for m in metrics] == ["error-ratio", "latency-p99", "prediction-psi"]
+    assert metrics[2]["successCondition"] == "result[0] < 0.15"
+    assert "mlgitops_model_prediction_bin_total" in metrics[2]["provider"]["prometheus"]["query"]
+    assert drift_threshold({"monitoring": {"drift": {"enabled": True}}}) == 0.2
+    assert drift_threshold({"monitoring": {"drift": {"enabled": True, "psiThreshold": 0.1}}}) == 0.1
+    assert drift_threshold({"monitoring": {"drift": {"enabled": False}}}) is None
+    assert drift_threshold({}) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        pytest.param(
+            ("spec", "strategy", "canary", "steps", 0), {"setWeigth": 10}, "setWeigth", id="step"
+        ),
+        pytest.param(("spec", "workloadRef", "scale"), "never", "scale", id="workloadRef"),
+    ],
+)
+def test_the_crd_schemas_refuse_a_broken_rollout(
+    path: tuple[Any, ...], value: Any, message: str
+) -> None:
+    plan = make_plan(RepoLayout(PROJECT))
+    spec = next(
+        d for d in plan.deployments if (d.environment.name, d.model) == ("prod", "iris-classifier")
+    )
+    obj = rollout(spec)
+    assert crdschema.object_errors(obj) == []
+    node: Any = obj
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+    errors = crdschema.object_errors(obj)
+
+    assert len(errors) == 1 and message in errors[0]
