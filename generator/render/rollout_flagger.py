@@ -4,8 +4,8 @@ Flagger copies the Deployment into ``<model>-primary`` (the stable version, whos
 ``app.kubernetes.io/name: <model>-primary``), runs new versions in the original Deployment, and
 creates the Services ``<model>``, ``<model>-primary`` and ``<model>-canary`` itself. So the
 overlay leaves the apex Service to Flagger (a Service of ours with that name would be rewritten
-by Flagger and reverted by the GitOps controller, over and over), and points the PDB and the
-NetworkPolicy at the pods that serve: the PDB at the primary's, the NetworkPolicy at both.
+by Flagger and reverted by the GitOps controller, over and over), adds a PDB for the primary's
+pods, and widens the NetworkPolicy to both sets of pods.
 
 Weighted steps need a mesh or ingress provider in Flagger (its ``meshProvider``); with the
 plain ``kubernetes`` provider Flagger runs the same analysis as a blue/green iteration.
@@ -22,6 +22,7 @@ from generator.resolve import Resolved
 Object = dict[str, Any]
 API_VERSION = "flagger.app/v1beta1"
 CANARY_FILE = "canary.yaml"
+PRIMARY_PDB_FILE = "pdb-primary.yaml"
 PROGRESS_DEADLINE_SECONDS = 600
 
 
@@ -102,9 +103,25 @@ def canary(spec: Resolved) -> Object:
     }
 
 
+def primary_disruption_budget(spec: Resolved) -> Object:
+    """The base's PDB guards the canary's pods; this one the primary's, which serve."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {
+            "name": primary_name(spec),
+            "labels": model_labels(spec.model, spec.owner, spec.version),
+        },
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": {NAME_LABEL: primary_name(spec)}},
+        },
+    }
+
+
 def flagger_patches(spec: Resolved) -> list[Object]:
-    """The apex Service goes to Flagger; the PDB guards the primary's pods; the NetworkPolicy
-    admits traffic to the primary's and the canary's."""
+    """The apex Service goes to Flagger; the NetworkPolicy admits traffic to the primary's pods
+    and the canary's."""
     pods = [spec.model, primary_name(spec)]
     return [
         {
@@ -112,12 +129,6 @@ def flagger_patches(spec: Resolved) -> list[Object]:
             "kind": "Service",
             "metadata": {"name": spec.model},
             "$patch": "delete",
-        },
-        {
-            "apiVersion": "policy/v1",
-            "kind": "PodDisruptionBudget",
-            "metadata": {"name": spec.model},
-            "spec": {"selector": {"matchLabels": {NAME_LABEL: primary_name(spec)}}},
         },
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -135,4 +146,8 @@ def flagger_patches(spec: Resolved) -> list[Object]:
 
 def render_flagger(spec: Resolved) -> dict[str, Object]:
     """File name -> object for the overlay of a canary model under Flagger."""
-    return {CANARY_FILE: canary(spec), **metric_templates(spec)}
+    return {
+        CANARY_FILE: canary(spec),
+        PRIMARY_PDB_FILE: primary_disruption_budget(spec),
+        **metric_templates(spec),
+    }

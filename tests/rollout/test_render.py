@@ -167,8 +167,16 @@ def test_flagger_overlay_builds_and_hands_the_services_to_flagger(make_repo: Rep
         {"max": 0.01},
         {"max": 0.1},
     ]
-    pdb = built[("PodDisruptionBudget", "fraud")]["spec"]["selector"]
-    assert pdb == {"matchLabels": {"app.kubernetes.io/name": "fraud-primary"}}
+    # The base's PDB keeps the canary's pods; a second one guards the primary's.
+    pdbs = {
+        name: o["spec"]["selector"]
+        for (kind, name), o in built.items()
+        if kind == "PodDisruptionBudget"
+    }
+    assert pdbs == {
+        "fraud": {"matchLabels": {"app.kubernetes.io/name": "fraud"}},
+        "fraud-primary": {"matchLabels": {"app.kubernetes.io/name": "fraud-primary"}},
+    }
     policy = built[("NetworkPolicy", "fraud")]["spec"]["podSelector"]
     assert policy == {
         "matchExpressions": [
