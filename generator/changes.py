@@ -22,6 +22,11 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout
 
 
+def read_git(root: Path, *args: str) -> str:
+    """Standard output of ``git -C ROOT ARGS``; GitError when git is missing or fails."""
+    return _git(root, *args)
+
+
 def changed_paths(root: Path, ref: str) -> list[str]:
     """Files that differ between ``ref`` and the working tree, untracked files included."""
     _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from generator.changes import GitError, models_in_focus
-from generator.delivery.commands import build_command, promote_command
+from generator.delivery.commands import build_command, promote_command, rollback_command
 from generator.diff.command import diff
 from generator.kustomize import KustomizeMissing
 from generator.layout import RepoLayout
@@ -251,3 +251,4 @@ main.add_command(init)
 main.add_command(schema)
 main.add_command(build_command)
 main.add_command(promote_command)
+main.add_command(rollback_command)

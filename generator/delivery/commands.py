@@ -63,3 +63,24 @@ def promote_command(ctx: click.Context, model: str, target: str, source: str | N
 
     options = PromoteOptions(_root(ctx), model, target, source)
     ctx.exit(execute_promote(options, sys.stdout, sys.stderr))
+
+
+@click.command("rollback")
+@click.argument("model")
+@click.option(
+    "--env", "environment", required=True, metavar="ENV", help="Environment to roll back."
+)
+@click.option(
+    "--to",
+    "version",
+    metavar="VERSION",
+    help="Pin the release of this version (default: the pin before the current one).",
+)
+@click.pass_context
+def rollback_command(ctx: click.Context, model: str, environment: str, version: str | None) -> None:
+    """Move ENV's pin of MODEL back to an earlier one from the Git history of release.yaml."""
+    from generator.delivery.execute import utc_now
+    from generator.delivery.rollback import RollbackOptions, execute_rollback
+
+    options = RollbackOptions(_root(ctx), model, environment, version)
+    ctx.exit(execute_rollback(options, sys.stdout, sys.stderr, utc_now()))
