@@ -66,6 +66,9 @@ def field_lines(prefix: str, change: FieldChange) -> list[str]:
 
 def overlay_lines(overlay: OverlayChange) -> list[str]:
     lines = []
+    before, after = overlay.rollout
+    if before != after and before is not None and after is not None:
+        lines.append(f"{overlay.key} rollout: {before} {ARROW} {after}")
     for obj in overlay.objects:
         prefix = f"{overlay.key} {_object_label(overlay, obj)}"
         if obj.change != CHANGED:
@@ -274,6 +277,7 @@ def report_data(report: DiffReport) -> dict[str, Any]:
                 "environment": o.environment,
                 "model": o.model,
                 "change": o.change,
+                "rollout": {"before": o.rollout[0], "after": o.rollout[1]},
                 "objects": [
                     {
                         "kind": obj.kind,
