@@ -42,6 +42,6 @@ def test_a_strategy_change_is_shown_with_the_objects_it_moves(example_repo: Path
     assert "prod/iris-classifier Rollout/iris-classifier: removed" in lines
     assert "prod/iris-classifier AnalysisTemplate/iris-classifier-canary: removed" in lines
     assert (
-        "prod/iris-classifier HorizontalPodAutoscaler spec.scaleTargetRef.kind: Rollout → Deployment"
-        in lines
+        "prod/iris-classifier HorizontalPodAutoscaler spec.scaleTargetRef.kind: "
+        "Rollout → Deployment" in lines
     )
