@@ -4,17 +4,32 @@ delivery controller and the metrics its analysis reads; steps must rise."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from generator.modelspec import ModelSource
 from generator.platform import Environment, Platform
-from generator.problems import Problem
+from generator.problems import Problem, Severity
 from generator.resolve import merged_tunables, origin
 from generator.rollout import CANARY, NO_CONTROLLER, rollout_spec
 
 
 def check_rollout(model: ModelSource, env: Environment, platform: Platform) -> Iterator[Problem]:
     """Problems of the model's effective rollout in ``env``, each at the field that set it."""
-    rollout = rollout_spec(merged_tunables(model, env))
+    tunables = merged_tunables(model, env)
+    rollout = rollout_spec(tunables)
+    if not rollout.surges and tunables["scaling"]["minReplicas"] == 1:
+        field = ("rollout", "maxSurge") if "maxSurge" in tunables["rollout"] else ("accelerator",)
+        doc, path = origin(model, env, platform, field)
+        problem = doc.problem(
+            path,
+            f"{env.name}: updates replace pods in place (maxSurge 0) and minReplicas is 1, so "
+            "each update stops the only pod first: the model is unavailable until the new one "
+            "is ready",
+            "set scaling.minReplicas: 2, or rollout.maxSurge: 1 where a spare "
+            + ("GPU" if tunables["accelerator"] == "gpu" else "pod")
+            + " is available",
+        )
+        yield replace(problem, severity=Severity.WARNING)
     if list(rollout.steps) != sorted(set(rollout.steps)):
         doc, path = origin(model, env, platform, ("rollout", "steps"))
         yield doc.problem(

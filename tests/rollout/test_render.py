@@ -238,3 +238,23 @@ def test_the_crd_schemas_refuse_a_broken_rollout(
     errors = crdschema.object_errors(obj)
 
     assert len(errors) == 1 and message in errors[0]
+
+
+def test_in_place_updates_of_a_single_replica_warn(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "models/fraud/model.yaml": model_yaml(
+                spec="rollout: {maxSurge: 0}\nscaling: {minReplicas: 1, maxReplicas: 2}"
+            )
+        }
+    )
+
+    outcome = run_cli("validate", root=root)
+
+    assert outcome.exit_code == 0
+    assert outcome.stderr.splitlines()[:2] == [
+        "models/fraud/model.yaml:10:23: warning: dev: updates replace pods in place (maxSurge 0) "
+        "and minReplicas is 1, so each update stops the only pod first: the model is unavailable "
+        "until the new one is ready",
+        "  hint: set scaling.minReplicas: 2, or rollout.maxSurge: 1 where a spare pod is available",
+    ]
