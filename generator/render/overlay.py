@@ -67,8 +67,9 @@ def components_for(spec: Resolved) -> list[str]:
 
 
 def monitoring_files(spec: Resolved) -> dict[str, Object]:
-    """Observability objects kept next to the overlay's kustomization.yaml, where the
-    environment turns monitoring on (the base stays free of environment choices)."""
+    """Objects kept next to the overlay's kustomization.yaml: observability, where the
+    environment turns monitoring on, and a canary's controller objects (the base stays free
+    of environment choices)."""
     return render_monitoring(spec) | render_dashboard(spec) | delivery_files(spec)
 
 
