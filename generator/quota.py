@@ -143,3 +143,9 @@ def _overflow(
         f"raise quota.{field} of {env.name} in environments.yaml, or lower maxReplicas, requests "
         "or spec.rollout.maxSurge of the largest models (maxSurge 0 replaces pods one at a time)",
     )
+
+
+def update_surge(demands: Sequence[Demand]) -> tuple[int, int, int, int]:
+    """CPU millicores, memory bytes, GPUs and pods that all the models' updates add at once."""
+    totals = [sum(_surge(amount, d) for d in demands) for _, _, amount, _ in _RESOURCES]
+    return totals[0], totals[1], totals[2], totals[3]

@@ -27,8 +27,10 @@ DEFAULT_PSI_THRESHOLD = 0.2
 class RolloutSpec:
     """The resolved ``spec.rollout`` of one model in one environment.
 
-    ``max_surge`` is what the user wrote (an int or ``"N%"``), or the default: 25%, or 0 on a
-    GPU pool, where spare GPUs are the scarcest thing a cluster has.
+    ``max_surge`` is what the user wrote (an int or ``"N%"``), or the default: 25%, but 0 for a
+    GPU model with more than one replica, which replaces pods in place (spare GPUs are the
+    scarcest thing a cluster has, and the other replicas carry the traffic meanwhile); a single
+    GPU replica still surges, since replacing it in place would stop the model.
     """
 
     strategy: str = ROLLING
@@ -65,7 +67,8 @@ class RolloutSpec:
 def rollout_spec(tunables: Mapping[str, Any]) -> RolloutSpec:
     """``RolloutSpec`` from a model's merged tunables (schema defaults already applied)."""
     data = tunables.get("rollout", {})
-    default_surge: int | str = 0 if tunables.get("accelerator") == "gpu" else DEFAULT_SURGE
+    in_place = tunables.get("accelerator") == "gpu" and tunables["scaling"]["minReplicas"] > 1
+    default_surge: int | str = 0 if in_place else DEFAULT_SURGE
     return RolloutSpec(
         strategy=data.get("strategy", ROLLING),
         steps=tuple(data.get("steps", (10, 50))),

@@ -17,10 +17,8 @@ def check_rollout(model: ModelSource, env: Environment, platform: Platform) -> I
     """Problems of the model's effective rollout in ``env``, each at the field that set it."""
     tunables = merged_tunables(model, env)
     rollout = rollout_spec(tunables)
-    gpu_without_pool = tunables["accelerator"] == "gpu" and env.gpu_pool is None  # reported
-    if not rollout.surges and tunables["scaling"]["minReplicas"] == 1 and not gpu_without_pool:
-        field = ("rollout", "maxSurge") if "maxSurge" in tunables["rollout"] else ("accelerator",)
-        doc, path = origin(model, env, platform, field)
+    if not rollout.surges and tunables["scaling"]["minReplicas"] == 1:
+        doc, path = origin(model, env, platform, ("rollout", "maxSurge"))
         problem = doc.problem(
             path,
             f"{env.name}: updates replace pods in place (maxSurge 0) and minReplicas is 1, so "

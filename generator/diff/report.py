@@ -84,14 +84,28 @@ def _pair(before: str | None, after: str | None) -> str:
     return before if before == after else f"{before} {ARROW} {after}"
 
 
+def _with_surge(amount: int, surge: int, fmt: Callable[[int], str]) -> str:
+    """``9300m``, or ``9300m + surge 2325m``: what the models' updates add beside maxReplicas
+    counts against the quota too."""
+    return fmt(amount) + (f" + surge {fmt(surge)}" if surge else "")
+
+
 Metric = tuple[str, Callable[[Usage], str], Callable[[Usage], str] | None]
 _METRICS: tuple[Metric, ...] = (
     ("replicas min", lambda u: str(u.min_replicas), None),
     ("replicas max", lambda u: str(u.max_replicas), None),
-    ("CPU", lambda u: format_millicores(u.cpu_millis), lambda u: u.quota_cpu),
-    ("memory", lambda u: format_bytes(u.memory_bytes), lambda u: u.quota_memory),
-    ("GPUs", lambda u: str(u.gpus), lambda u: str(u.quota_gpus)),
-    ("pods", lambda u: str(u.pods), lambda u: str(u.quota_pods)),
+    (
+        "CPU",
+        lambda u: _with_surge(u.cpu_millis, u.surge[0], format_millicores),
+        lambda u: u.quota_cpu,
+    ),
+    (
+        "memory",
+        lambda u: _with_surge(u.memory_bytes, u.surge[1], format_bytes),
+        lambda u: u.quota_memory,
+    ),
+    ("GPUs", lambda u: _with_surge(u.gpus, u.surge[2], str), lambda u: str(u.quota_gpus)),
+    ("pods", lambda u: _with_surge(u.pods, u.surge[3], str), lambda u: str(u.quota_pods)),
 )
 
 
@@ -258,6 +272,9 @@ def _usage_data(usage: Usage | None) -> dict[str, Any] | None:
         "memoryBytes": usage.memory_bytes,
         "gpus": usage.gpus,
         "pods": usage.pods,
+        "surge": dict(
+            zip(("cpuMillicores", "memoryBytes", "gpus", "pods"), usage.surge, strict=True)
+        ),
         "quota": {
             "cpu": usage.quota_cpu,
             "memory": usage.quota_memory,

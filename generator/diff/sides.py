@@ -16,7 +16,7 @@ from generator.layout import RepoLayout
 from generator.pipeline import Plan, make_plan, materialize
 from generator.problems import Problem
 from generator.quantities import memory_bytes, millicores
-from generator.quota import demand
+from generator.quota import demand, update_surge
 from generator.yamlsource import load_all_core
 
 Object = dict[str, Any]
@@ -41,6 +41,9 @@ class Usage:
     quota_memory: str
     quota_gpus: int
     quota_pods: int
+    surge: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """CPU millicores, memory bytes, GPUs and pods the models' updates add (`quota.surge_pods`),
+    which the quota must hold too."""
 
     @property
     def quota_cpu_millis(self) -> int:
@@ -108,6 +111,7 @@ def usage(plan: Plan) -> dict[str, Usage]:
             quota_memory=env.quota.memory,
             quota_gpus=env.quota.gpus,
             quota_pods=env.quota.pods,
+            surge=update_surge(demands),
         )
     return result
 

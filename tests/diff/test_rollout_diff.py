@@ -45,3 +45,25 @@ def test_a_strategy_change_is_shown_with_the_objects_it_moves(example_repo: Path
         "prod/iris-classifier HorizontalPodAutoscaler spec.scaleTargetRef.kind: "
         "Rollout → Deployment" in lines
     )
+
+
+def test_json_carries_the_rollout_and_the_surge(example_repo: Path) -> None:
+    import json
+
+    edit(example_repo / IRIS, "steps: [10, 50]", "steps: [5, 25, 50]")
+
+    outcome = run_cli("diff", "--base", "main", "--format", "json", root=example_repo)
+
+    report = json.loads(outcome.stdout)
+    prod = next(o for o in report["overlays"] if o["environment"] == "prod")
+    assert prod["rollout"] == {
+        "before": CANARY,
+        "after": "canary by Argo Rollouts: 5% → 25% → 50%, 5m per step (maxSurge 25%)",
+    }
+    impact = {i["environment"]: i for i in report["impact"]}
+    assert impact["prod"]["after"]["surge"] == {
+        "cpuMillicores": 2350,
+        "memoryBytes": 2496 * 2**20,
+        "gpus": 0,
+        "pods": 3,
+    }
