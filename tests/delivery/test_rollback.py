@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from generator.delivery.release import Pin, Release, dump_release, read_release
-from tests.delivery.conftest import git
+from tests.delivery.conftest import Tree, git
 
 ARTIFACT = b"not really onnx"
 SHA = hashlib.sha256(ARTIFACT).hexdigest()
@@ -55,7 +55,7 @@ Commit = Callable[..., Path]
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Commit:
+def history(tmp_path: Path, tree: Tree) -> Commit:
     """Commit one release of the model per call: ``history("1.0", "a")`` pins version 1.0 with
     digest sha256:aaa... in every environment."""
     git(tmp_path, "init", "-q", "-b", "main")
@@ -69,13 +69,7 @@ def history(tmp_path: Path) -> Commit:
                 Release("iris", {env: pin(version, letter, gpu) for env in ORDER}), ORDER
             ),
         }
-        for name, content in files.items():
-            path = tmp_path / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content)
+        tree(files)
         identity = ("-c", "user.name=t", "-c", "user.email=t@example.com")
         git(tmp_path, *identity, "add", "-A")
         git(tmp_path, *identity, "commit", "-qm", f"release {version}")

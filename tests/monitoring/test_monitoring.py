@@ -5,7 +5,6 @@ by ``promtool test rules`` on a series that must fire it and one that must not."
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from generator.pipeline import make_plan
 from generator.render.dashboard import dashboard_config_map
 from generator.render.monitoring import prometheus_rule, rule_groups, service_monitor
 from generator.resolve import Resolved
+from tests.promtool import promtool, promtool_test
 
 PROJECT = Path(__file__).resolve().parents[2]
 POD = "iris-classifier-6d4f9c7b8-x2x9z"
@@ -34,13 +34,6 @@ def deployments() -> dict[str, Resolved]:
 @pytest.fixture(scope="module")
 def iris(deployments: dict[str, Resolved]) -> Resolved:
     return deployments["prod/iris-classifier"]
-
-
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail("promtool is missing: run scripts/install-apt.sh prometheus")
-    return found
 
 
 def test_examples_turn_monitoring_on_in_staging_and_prod_only(
@@ -222,16 +215,7 @@ def _test_cases(iris: Resolved, expect_firing_when_quiet: bool = False) -> list[
 def _promtool_test(
     iris: Resolved, tmp_path: Path, tests: list[dict[str, Any]]
 ) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule_groups(iris)}))
-    spec = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(spec))
-    return subprocess.run(
-        [promtool(), "test", "rules", "tests.yaml"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
+    return promtool_test(tmp_path, rule_groups(iris), tests)
 
 
 def test_each_alert_fires_on_its_series_and_stays_quiet_otherwise(

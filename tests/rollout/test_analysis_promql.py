@@ -7,14 +7,12 @@ healthy case, so a query that mixed canary and stable would fail it."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
@@ -29,6 +27,7 @@ from generator.render.rollout_argo import analysis_template, argo_sides
 from generator.render.rollout_flagger import flagger_sides, metric_templates
 from generator.resolve import Resolved
 from generator.rollout import FLAGGER
+from tests.promtool import promtool_test
 
 PROJECT = Path(__file__).resolve().parents[2]
 CANARY_HASH, STABLE_HASH = "7c9d8f6b5", "5f4d7c8b9"
@@ -47,13 +46,6 @@ def iris() -> Resolved:
     )
     assert spec.rollout.canary
     return replace(spec, drift_psi_threshold=0.2)
-
-
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail("promtool is missing: run scripts/install-apt.sh prometheus")
-    return found
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -169,16 +161,7 @@ def _queries(spec: Resolved, controller: str) -> dict[str, AnalysisMetric]:
 
 
 def _promtool(tmp_path: Path, tests: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": []}))
-    spec = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(spec))
-    return subprocess.run(
-        [promtool(), "test", "rules", "tests.yaml"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
+    return promtool_test(tmp_path, [], tests)
 
 
 # scenario -> the checks that must fail on it (all others must pass)
