@@ -38,6 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check generator serving tests bench models reliability
 	$(BIN)/ruff format --check generator serving
 	$(BIN)/mypy generator serving
+	$(BIN)/lint-imports
 
 typecheck: lint
 

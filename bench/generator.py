@@ -112,7 +112,7 @@ def _core_kind(kubeschema: Any, obj: dict[str, Any]) -> bool:
 
 def measure_schema_validation(root: Path, count: int) -> dict[str, float]:
     """Our validator and the kubernetes-validate CLI on the same built objects."""
-    from generator import kubeschema
+    from generator.verify import kubeschema
 
     models = [f"model-{i:04d}" for i in range(min(count, KV_SAMPLE_MODELS))]
     objects = [o for o in built_objects(root, models) if _core_kind(kubeschema, o)]

@@ -25,7 +25,8 @@ from typing import Any
 
 import docker
 
-from generator.delivery.execute import BuildOptions, execute_build
+from generator.cli.build import execute_build
+from generator.delivery.execute import BuildOptions
 from generator.delivery.images import runtime_tag, settings_from_environment
 
 REPO = Path(__file__).resolve().parent.parent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,3 +60,53 @@ def namespace_dir(env: str) -> str:
 
 def component_dir(env: str, component: str) -> str:
     return f"components/{env}/{component}"
+
+
+def overlay_of(path: str) -> tuple[str, str] | None:
+    """``(environment, folder)`` of a file under ``overlays/<env>/<folder>/``, where folder is
+    a model name or ``_namespace``; None for any other path."""
+    parts = path.split("/")
+    if parts[0] == "overlays" and len(parts) > 3:
+        return parts[1], parts[2]
+    return None
+
+
+def generated_model_of(path: str) -> str | None:
+    """The folder a generated file of ``base/<model>/`` or ``overlays/<env>/<model>/`` sits
+    in (``_namespace`` for a namespace overlay); None for components and clusters."""
+    parts = path.split("/")
+    if parts[0] == "base" and len(parts) > 2:
+        return parts[1]
+    overlay = overlay_of(path)
+    return overlay[1] if overlay else None
+
+
+def input_model_of(path: str) -> str | None:
+    """The model whose input folder ``models/<name>/`` holds ``path``; None otherwise."""
+    parts = path.split("/")
+    if parts[0] == "models" and len(parts) > 2:
+        return parts[1]
+    return None
+
+
+def overlay_inputs(env: str, model: str) -> tuple[str, ...]:
+    """Folders (with a trailing slash) a build of ``overlays/<env>/<model>`` reads: itself,
+    its model's base and its environment's components, the only places overlays refer to."""
+    return (f"{overlay_dir(env, model)}/", f"{base_dir(model)}/", f"components/{env}/")
+
+
+INPUTS_OF_EVERY_MODEL = ("environments.yaml", "schemas", "generator")
+"""Paths whose change can alter every model's output."""
+
+
+def models_in_focus(changed: Iterable[str]) -> set[str] | None:
+    """Models whose input folders hold a changed path; None when a change can affect every
+    model (the platform, the schemas or the generator itself)."""
+    focus: set[str] = set()
+    for path in changed:
+        model = input_model_of(path)
+        if model is not None:
+            focus.add(model)
+        elif path == INPUTS_OF_EVERY_MODEL[0] or path.split("/")[0] in INPUTS_OF_EVERY_MODEL[1:]:
+            return None
+    return focus

@@ -1,54 +1,31 @@
-"""The stages in order: load, check, resolve, render (in memory), verify.
+"""The orchestration: load, check, resolve and render into a ``Plan``; the CLI then has it
+verified (``generator.verify``) and written (``generator.write``).
 
-Each function returns plain data; only ``write`` touches the repository, and the CLI alone
-decides exit codes.
+Each stage is a package or module of its own and returns plain data; this module only calls
+them in order. Only ``write`` touches the repository, and the CLI alone decides exit codes.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
-from generator import crdschema, kubeschema, kustomize
-from generator.delivery.release import Release
-from generator.layout import RepoLayout, base_dir, namespace_dir, overlay_dir
-from generator.modelspec import ModelSource
-from generator.platform import Platform
-from generator.policy import engine as policy
-from generator.policy.engine import OverlayContext
+from generator.check.quota import check_quota
+from generator.check.releases import load_release, release_problems
+from generator.check.semantic import check_model, check_platform
+from generator.layout import RepoLayout
+from generator.load.modelspec import ModelSource
+from generator.load.release import Release
+from generator.load.repository import load_inputs
+from generator.plan import Plan
+from generator.policy.engine import rule_ids
 from generator.problems import Problem
-from generator.quota import check_quota
-from generator.releases import load_release, release_problems
-from generator.render.tree import RenderedFile, render_tree
-from generator.repository import load_inputs
-from generator.resolve import Resolved, is_enabled, resolve, resolve_base
-from generator.semantic import check_model, check_platform
-from generator.yamlsource import PathKey, load_all_core
+from generator.render.tree import render_tree
+from generator.resolve import is_enabled, resolve, resolve_base
+from generator.verify.overlays import focused_files, verify_builds
 
-
-@dataclass
-class Plan:
-    """Everything a run decided, before anything is verified or written."""
-
-    layout: RepoLayout
-    platform: Platform | None
-    models: list[ModelSource] = field(default_factory=list)
-    bases: dict[str, Resolved] = field(default_factory=dict)
-    deployments: list[Resolved] = field(default_factory=list)
-    files: list[RenderedFile] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    focus: set[str] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not any(p.severity.value == "error" for p in self.problems)
-
-    def in_focus(self, model: str) -> bool:
-        return self.focus is None or model in self.focus
+__all__ = ["FocusedBuilds", "Plan", "make_plan", "start_focused_builds"]
 
 
 def _duplicate_names(models: Sequence[ModelSource]) -> Iterable[Problem]:
@@ -77,9 +54,10 @@ def make_plan(
         return plan
     plan.problems += check_platform(platform)
     plan.problems += _duplicate_names(inputs.models)
+    known_rules = rule_ids()
     for model in inputs.models:
         if plan.in_focus(model.name):
-            plan.problems += check_model(layout, model, platform)
+            plan.problems += check_model(layout, model, platform, known_rules)
     if not plan.ok:
         return plan
     for model in inputs.models:
@@ -110,85 +88,6 @@ def make_plan(
     return plan
 
 
-def _object_sort_key(obj: dict[str, object]) -> tuple[str, str]:
-    metadata = obj.get("metadata")
-    name = metadata.get("name", "") if isinstance(metadata, dict) else ""
-    return (str(obj.get("kind")), str(name))
-
-
-def verify_objects(plan: Plan) -> list[Problem]:
-    """Strict Kubernetes schema validation of every complete object rendered in memory;
-    Argo CD and Flux objects against the vendored CRD schemas."""
-    assert plan.platform is not None
-    version = plan.platform.kubernetes_version
-    problems = []
-    for file in plan.files:
-        obj = file.obj
-        if isinstance(obj, dict) and crdschema.is_custom_resource(obj):
-            for message in crdschema.object_errors(obj):
-                problems.append(Problem(file.path, 0, 0, f"{obj['kind']}: {message}"))
-            continue
-        if (
-            not isinstance(obj, dict)
-            or "metadata" not in obj
-            or obj.get("kind")
-            in (
-                "Kustomization",
-                "Component",
-            )
-        ):
-            continue
-        if file.path.startswith("components/"):
-            continue
-        if file.path.startswith("base/") and not plan.in_focus(file.path.split("/")[1]):
-            continue
-        for message in kubeschema.object_errors(version, obj):
-            problems.append(Problem(file.path, 0, 0, f"{obj['kind']}: {message}"))
-    return problems
-
-
-def built_object_errors(version: str, obj: dict[str, Any]) -> list[str]:
-    """Kubernetes schemas for built-in kinds, vendored CRD schemas for custom resources
-    (the overlays' ServiceMonitors and PrometheusRules)."""
-    if crdschema.is_custom_resource(obj):
-        return crdschema.object_errors(obj)
-    return kubeschema.object_errors(version, obj)
-
-
-def affected_overlays(plan: Plan) -> list[str]:
-    """Every overlay of the models in focus; the namespace overlays only without a focus, since
-    they are made from environments.yaml alone, and a change to it puts every model in focus."""
-    assert plan.platform is not None
-    directories = []
-    if plan.focus is None:
-        directories += [namespace_dir(env.name) for env in plan.platform.environments]
-    directories += [
-        overlay_dir(spec.environment.name, spec.model)
-        for spec in plan.deployments
-        if plan.in_focus(spec.model)
-    ]
-    return directories
-
-
-def _needed(plan: Plan, path: str) -> bool:
-    if plan.focus is None or not path.startswith(("base/", "overlays/")):
-        return True
-    parts = path.split("/")
-    model = parts[1] if parts[0] == "base" else parts[2]
-    return model in plan.focus
-
-
-def materialize(files: Iterable[RenderedFile], directory: Path) -> None:
-    for file in files:
-        target = directory / file.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(file.text, encoding="utf-8")
-
-
-def _focused_files(plan: Plan) -> list[tuple[str, str]]:
-    return [(f.path, f.text) for f in plan.files if _needed(plan, f.path)]
-
-
 @dataclass
 class FocusedBuilds:
     """Builds of the focused models' overlays, started before the full plan exists."""
@@ -199,7 +98,7 @@ class FocusedBuilds:
     def result_for(self, plan: Plan) -> tuple[list[Problem], int] | None:
         """The builds' result if ``plan`` renders the very files that were built, else None."""
         outcome = self.builds.result()
-        return outcome if _focused_files(self.early) == _focused_files(plan) else None
+        return outcome if focused_files(self.early) == focused_files(plan) else None
 
 
 def start_focused_builds(layout: RepoLayout, focus: set[str]) -> FocusedBuilds | None:
@@ -214,84 +113,3 @@ def start_focused_builds(layout: RepoLayout, focus: set[str]) -> FocusedBuilds |
     builds = executor.submit(verify_builds, early)
     executor.shutdown(wait=False)
     return FocusedBuilds(early, builds)
-
-
-def verify_builds(plan: Plan, jobs: int | None = None) -> tuple[list[Problem], int]:
-    """Build every affected overlay with real kustomize and validate each built object.
-
-    Returns the problems and how many objects were built and validated.
-    """
-    assert plan.platform is not None
-    version = plan.platform.kubernetes_version
-    problems: list[Problem] = []
-    count = 0
-    with tempfile.TemporaryDirectory(prefix="mlgitops-verify-") as scratch:
-        materialize((f for f in plan.files if _needed(plan, f.path)), Path(scratch))
-        for result in kustomize.build_many(Path(scratch), affected_overlays(plan), jobs):
-            where = f"{result.directory}/kustomization.yaml"
-            if not result.ok:
-                problems.append(Problem(where, 0, 0, f"kustomize build failed: {result.error}"))
-                continue
-            built = load_all_core(result.output)
-            for obj in built:
-                count += 1
-                for message in built_object_errors(version, obj):
-                    kind, name = _object_sort_key(obj)
-                    problems.append(Problem(where, 0, 0, f"built {kind} {name}: {message}"))
-            problems += policy_problems(plan, result.directory, built)
-    return problems, count
-
-
-def policy_problems(plan: Plan, directory: str, objects: list[dict[str, Any]]) -> list[Problem]:
-    """Run the policy on one built overlay. Findings point at the input a person edits: the
-    model's model.yaml (its waivers, where one applies) or the environment in environments.yaml.
-    """
-    assert plan.platform is not None
-    spec = next(
-        (d for d in plan.deployments if overlay_dir(d.environment.name, d.model) == directory),
-        None,
-    )
-    env = (
-        spec.environment
-        if spec
-        else next(
-            (e for e in plan.platform.environments if namespace_dir(e.name) == directory), None
-        )
-    )
-    context = OverlayContext(
-        overlay=directory.removeprefix("overlays/"),
-        require_digest=env.require_digest if env else False,
-    )
-    findings = policy.check_objects(objects, context)
-    model = next((m for m in plan.models if spec and m.name == spec.model), None)
-    if model is None:
-        where = (
-            plan.platform.document.problem(("environments", env.index), "")
-            if env
-            else Problem(f"{directory}/kustomization.yaml", 0, 0, "")
-        )
-        return [replace(f, file=where.file, line=where.line, column=where.column) for f in findings]
-    located = []
-    waived_rules = [w.rule for w in model.waivers]
-    for finding in policy.apply_waivers(findings, model.waivers):
-        path: PathKey = ("spec",)
-        if finding.rule in waived_rules:
-            path = ("spec", "policy", "waivers", waived_rules.index(finding.rule), "rule")
-        mark = model.document.mark(path, key=path == ("spec",))
-        located.append(replace(finding, file=model.file, line=mark.line, column=mark.column))
-    return located
-
-
-def build_one(plan: Plan, model: str, env: str) -> kustomize.BuildResult:
-    with tempfile.TemporaryDirectory(prefix="mlgitops-render-") as scratch:
-        needed = (
-            f
-            for f in plan.files
-            if not f.path.startswith(("base/", "overlays/"))
-            or f.path.startswith((base_dir(model) + "/", overlay_dir(env, model) + "/"))
-        )
-        materialize(needed, Path(scratch))
-        binary = kustomize.check_available()
-        return kustomize.build(
-            binary, Path(scratch) / overlay_dir(env, model), overlay_dir(env, model)
-        )

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from generator.errors import MlgitopsError
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -35,7 +37,7 @@ class Problem:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class InputError(Exception):
+class InputError(MlgitopsError):
     """Raised by a stage that cannot go on; carries every problem found so far."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from generator.defaults import deep_merge, tunable_defaults
-from generator.delivery.release import Pin
-from generator.modelspec import ModelSource, SecretRef
-from generator.platform import Environment, NodePool, Platform, Quota, SyncPolicy
+from generator.load.defaults import deep_merge, tunable_defaults
+from generator.load.modelspec import ModelSource, SecretRef
+from generator.load.platform import Environment, NodePool, Platform, Quota, SyncPolicy
+from generator.load.release import Pin
+from generator.load.yamlsource import Document, PathKey
 from generator.rollout import RolloutSpec, drift_threshold, rollout_spec
-from generator.yamlsource import Document, PathKey
 
 
 @dataclass(frozen=True)

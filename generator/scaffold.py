@@ -7,26 +7,18 @@ sha256 and signature, and the comments explain each field where it is edited.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import click
-
+from generator.digest import file_sha256
+from generator.errors import ExitCode, MlgitopsError
 from generator.layout import RepoLayout
-from generator.problems import Problem, render_report
-from generator.repository import load_platform
-from generator.semantic import file_sha256
-from generator.signature import Signature, SignatureError, Tensor, read_signature
-
-if TYPE_CHECKING:
-    from generator.cli import Options
+from generator.load.repository import load_platform
+from generator.load.signature import Signature, SignatureError, Tensor, read_signature
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 NAME_MAX = 40
@@ -34,13 +26,15 @@ ARTIFACT_NAME = "model.onnx"
 DEFAULT_OWNER = "unassigned"
 
 
-class ScaffoldError(Exception):
-    """A refusal; ``usage`` tells the CLI whether the arguments (2) or the inputs (1) are wrong."""
+class ScaffoldError(MlgitopsError):
+    """A refusal; ``usage`` tells whether the arguments (exit 2) or the inputs (exit 1) are
+    wrong."""
 
     def __init__(self, message: str, hint: str, *, usage: bool) -> None:
         super().__init__(message)
         self.hint = hint
         self.usage = usage
+        self.exit_code = ExitCode.USAGE if usage else ExitCode.INVALID
 
 
 @dataclass(frozen=True)
@@ -197,41 +191,3 @@ def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaff
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Scaffolded(target, sha256, signature)
-
-
-def execute_init(options: Options, name: str, artifact: Path, owner: str) -> int:
-    try:
-        done = scaffold(options.layout, name, artifact, owner)
-    except ScaffoldError as error:
-        if options.output_format == "json":
-            problem = Problem("mlgitops init", 0, 0, str(error), error.hint)
-            click.echo(render_report([problem], "json"), err=True)
-        else:
-            click.echo(f"error: {error}\n  hint: {error.hint}", err=True)
-        return 2 if error.usage else 1
-    folder = options.layout.relative(done.folder)
-    if options.output_format == "json":
-        result = {"folder": folder, "sha256": done.sha256, "signature": done.signature.as_data()}
-        click.echo(json.dumps(result, indent=2, sort_keys=True))
-    elif not options.quiet:
-        click.echo(
-            f"created {folder}/ ({ARTIFACT_NAME}, sha256 {done.sha256[:12]}..., "
-            f"{len(done.signature.inputs)} input(s), {len(done.signature.outputs)} output(s))\n"
-            f"next: edit {folder}/model.yaml, then run 'mlgitops validate'"
-        )
-    return 0
-
-
-@click.command("init")
-@click.argument("name")
-@click.option(
-    "--artifact",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The ONNX model file; it is copied in as model.onnx.",
-)
-@click.option("--owner", default=DEFAULT_OWNER, show_default=True, help="Owning team.")
-@click.pass_obj
-def init(options: Options, name: str, artifact: Path, owner: str) -> None:
-    """Create models/NAME/ with the artifact, its sha256, signature and a commented model.yaml."""
-    sys.exit(execute_init(options, name, artifact, owner))

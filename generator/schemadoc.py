@@ -8,14 +8,11 @@ and ``make test`` fails when docs/model-yaml.md was not regenerated after a sche
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import click
-
-from generator.inputschema import MODEL_SCHEMA, PLATFORM_SCHEMA, load_schema
+from generator.load.inputschema import MODEL_SCHEMA, PLATFORM_SCHEMA, load_schema
 
 DOCUMENTS = (
     ("model.yaml", "models/<name>/model.yaml", MODEL_SCHEMA),
@@ -154,22 +151,3 @@ def render_json() -> str:
         for title, _, schema_name in DOCUMENTS
     }
     return json.dumps(data, indent=2) + "\n"
-
-
-def execute_schema(output_format: str) -> int:
-    click.echo(render_json() if output_format == "json" else render_markdown(), nl=False)
-    return 0
-
-
-@click.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(("markdown", "json")),
-    default="markdown",
-    show_default=True,
-    help="markdown: the reference docs/model-yaml.md holds; json: the same rows for tools.",
-)
-def schema(output_format: str) -> None:
-    """Print the model.yaml and environments.yaml field reference, from the JSON Schemas."""
-    sys.exit(execute_schema(output_format))

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.errors import MlgitopsError
 from generator.layout import GENERATED_HEADER_PREFIX, GENERATED_ROOTS
 from generator.problems import Problem
 from generator.render.tree import RenderedFile
@@ -24,7 +25,7 @@ TXN_DIR = ".mlgitops-txn"
 _JOURNAL = "journal.json"
 
 
-class WriteError(Exception):
+class WriteError(MlgitopsError):
     """The disk refused (read-only, full, permissions): reported, exit 1, tree unchanged."""
 
 

@@ -1,23 +1,22 @@
 """What `mlgitops build` and `mlgitops promote` do, apart from parsing their arguments.
 
-Each function returns the exit code and writes to the streams it is given, so tests call it
-directly and the click layer stays a thin parser (0 done, 1 invalid input or a failed build,
-2 usage error or a missing tool).
+Each function raises an ``MlgitopsError`` when it cannot go on and hands its results to the
+``announce`` callback it is given; ``generator.cli.build`` and ``generator.cli.promote`` print
+them and choose the exit code.
 """
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import docker
 
 from generator.delivery import images
-from generator.delivery.changes import GitError, changed_models
+from generator.delivery.changes import changed_models
 from generator.delivery.inputs import (
     ModelInput,
     PlatformInput,
@@ -27,12 +26,14 @@ from generator.delivery.inputs import (
     model_names,
 )
 from generator.delivery.progress import Progress, progress_for
-from generator.delivery.promote import PromotionError, describe, plan_promotion
+from generator.delivery.promote import describe, plan_promotion
 from generator.delivery.registry import RegistryError
-from generator.delivery.release import Pin, read_release, write_release
-from generator.problems import InputError, Problem, format_text
+from generator.digest import file_sha256
+from generator.git import GitError, head_revision
+from generator.layout import RepoLayout
+from generator.load.release import Pin, read_release, write_release
+from generator.problems import InputError, Problem
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 START_HINT = (
     "start one, e.g. `scripts/e2e/services.sh start` and then "
     '`eval "$(scripts/e2e/services.sh env)"`, or set DOCKER_HOST'
@@ -63,27 +64,33 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def execute_build(
-    options: BuildOptions, out: TextIO, err: TextIO, environ: Mapping[str, str]
-) -> int:
+Announce = Callable[[str, Mapping[str, Any] | None], None]
+"""Where ``build_images`` and ``promote`` hand each result: a line for people and, where there
+is one, the result as data (the CLI prints the line, or collects the data for json)."""
+
+
+def build_images(
+    options: BuildOptions,
+    announce: Announce,
+    progress_stream: TextIO,
+    environ: Mapping[str, str],
+) -> None:
+    """Build (and with --push, push and pin) the selected models' images; MlgitopsError (an
+    InputError for bad inputs, a usage error for a missing engine or registry) when it cannot."""
+    platform = load_platform(options.root)
     try:
-        platform = load_platform(options.root)
-        models = _selected_models(options, out)
-        if not models:
-            return EXIT_OK
-        _check_artifacts(models)
-    except InputError as error:
-        _report(err, error.problems)
-        return EXIT_INVALID
+        models = _selected_models(options, announce)
     except GitError as error:
-        err.write(f"mlgitops build: --changed-since {options.changed_since}: {error}\n")
-        return EXIT_USAGE
+        raise GitError(f"--changed-since {options.changed_since}: {error}") from None
+    if not models:
+        return
+    _check_artifacts(models)
     try:
         client = images.connect()
     except images.EngineUnavailable as error:
-        err.write(f"mlgitops build: {error}\n  hint: {START_HINT}\n")
-        return EXIT_USAGE
-    progress = progress_for(err)
+        error.hint = START_HINT
+        raise
+    progress = progress_for(progress_stream)
     settings = images.settings_from_environment(
         options.base_image,
         environ,
@@ -98,27 +105,21 @@ def execute_build(
                 client, options.root, settings, progress, "gpu"
             )
         for model in models:
-            _deliver(client, options, settings, platform, model, runtimes, registry, out, progress)
-    except images.BuildFailed as error:
-        err.write(f"mlgitops build: {error}\n")
-        return EXIT_INVALID
+            _deliver(
+                client, options, settings, platform, model, runtimes, registry, announce, progress
+            )
     except RegistryError as error:
-        err.write(f"mlgitops build: registry {registry}: {error}\n")
-        return EXIT_USAGE
-    except InputError as error:
-        _report(err, error.problems)
-        return EXIT_INVALID
-    return EXIT_OK
+        raise RegistryError(f"registry {registry}: {error}") from None
 
 
-def _selected_models(options: BuildOptions, out: TextIO) -> list[ModelInput]:
+def _selected_models(options: BuildOptions, announce: Announce) -> list[ModelInput]:
     names = list(options.models) or model_names(options.root)
     models = load_models(options.root, names)
     if options.changed_since is None:
         return models
     changed = set(changed_models(options.root, options.changed_since, names))
     if not changed:
-        out.write(f"no model changed since {options.changed_since}\n")
+        announce(f"no model changed since {options.changed_since}", None)
     return [model for model in models if model.name in changed]
 
 
@@ -129,7 +130,7 @@ def _check_artifacts(models: Sequence[ModelInput]) -> None:
         if not model.artifact.is_file():
             problems.append(Problem(model.source, *model.sha256_mark, "artifact file not found"))
             continue
-        actual = images.artifact_sha256(model.artifact)
+        actual = file_sha256(model.artifact)
         if actual != model.artifact_sha256:
             problems.append(
                 Problem(
@@ -152,14 +153,14 @@ def _deliver(
     model: ModelInput,
     runtimes: Mapping[str, str],
     registry: str,
-    out: TextIO,
+    announce: Announce,
     progress: Progress,
 ) -> None:
     """Build the model's CPU image, and its GPU image where an environment runs it on a GPU;
     with --push, push them and pin both digests in the first environment."""
     labels = {
         "org.opencontainers.image.source": platform.repository_url,
-        "org.opencontainers.image.revision": _revision(options.root),
+        "org.opencontainers.image.revision": head_revision(options.root),
         "org.opencontainers.image.created": utc_now(),
         "org.opencontainers.image.version": model.version,
         "io.mlgitops.model": model.name,
@@ -185,58 +186,69 @@ def _deliver(
         progress.event(model.name, f"built {image.reference}")
         built[accelerator] = image
     if not options.push:
-        for image in built.values():
-            out.write(f"{model.name}: built {image.reference} ({image.image_id})\n")
+        for accelerator, image in built.items():
+            announce(
+                f"{model.name}: built {image.reference} ({image.image_id})",
+                {
+                    "model": model.name,
+                    "accelerator": accelerator,
+                    "image": image.reference,
+                    "id": image.image_id,
+                },
+            )
         return
     digests = {
         accelerator: images.push(client, image, progress) for accelerator, image in built.items()
     }
     first = platform.environments[0]
-    release_file = options.root / "models" / model.name / "release.yaml"
-    display = f"models/{model.name}/release.yaml"
+    layout = RepoLayout(options.root)
+    release_file = layout.release_file(model.name)
+    display = layout.relative(release_file)
     release = read_release(release_file, display, model.name)
     repository = built["cpu"].repository
     pin = Pin(repository, digests["cpu"], model.version, utc_now(), digests.get("gpu"))
     write_release(release_file, release.with_pin(first, pin), platform.environments)
     pushed = " and ".join(image.reference for image in built.values())
     pinned = " and ".join(filter(None, (pin.reference, pin.gpu_reference)))
-    out.write(f"{model.name}: pushed {pushed}; pinned {pinned} in {first}\n")
-
-
-def _revision(root: Path) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    announce(
+        f"{model.name}: pushed {pushed}; pinned {pinned} in {first}",
+        {
+            "model": model.name,
+            "pushed": [image.reference for image in built.values()],
+            "pinned": [ref for ref in (pin.reference, pin.gpu_reference) if ref],
+            "environment": first,
+        },
     )
-    return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 
-def execute_promote(options: PromoteOptions, out: TextIO, err: TextIO) -> int:
-    try:
-        platform = load_platform(options.root)
-        load_model(options.root, options.model)
-        display = f"models/{options.model}/release.yaml"
-        release_file = options.root / display
-        release = read_release(release_file, display, options.model)
-        promotion = plan_promotion(
-            release,
-            platform.environments,
-            options.target,
-            source=options.source,
-            pinned_at=utc_now(),
-        )
-    except InputError as error:
-        _report(err, error.problems)
-        return EXIT_INVALID
-    except PromotionError as error:
-        err.write(f"mlgitops promote: {error}\n")
-        return EXIT_INVALID
+def promote(options: PromoteOptions, announce: Announce) -> None:
+    """Copy the source environment's pin into the target's entry of release.yaml; InputError
+    or PromotionError (exit 1) when the inputs do not allow it, and nothing is written then."""
+    platform = load_platform(options.root)
+    load_model(options.root, options.model)
+    layout = RepoLayout(options.root)
+    release_file = layout.release_file(options.model)
+    display = layout.relative(release_file)
+    release = read_release(release_file, display, options.model)
+    promotion = plan_promotion(
+        release,
+        platform.environments,
+        options.target,
+        source=options.source,
+        pinned_at=utc_now(),
+    )
     if promotion.changed:
         updated = release.with_pin(promotion.target, promotion.after)
         write_release(release_file, updated, platform.environments)
-    out.write(describe(promotion) + "\n")
-    return EXIT_OK
-
-
-def _report(err: TextIO, problems: Sequence[Problem]) -> None:
-    for problem in problems:
-        err.write(format_text(problem) + "\n")
+    before = promotion.before
+    announce(
+        describe(promotion),
+        {
+            "model": promotion.model,
+            "source": promotion.source,
+            "target": promotion.target,
+            "changed": promotion.changed,
+            "before": before.reference if before else None,
+            "after": promotion.after.reference,
+        },
+    )

@@ -9,7 +9,6 @@ second thin image, on the GPU runtime (CUDA base, onnxruntime-gpu), tagged ``<ve
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ import docker.errors
 from generator.delivery.context import content_hash, context_files, context_tar
 from generator.delivery.progress import Progress
 from generator.delivery.registry import manifest_digest, split_reference
-from generator.delivery.release import image_tag
+from generator.errors import ExitCode, MlgitopsError
+from generator.layout import RepoLayout
+from generator.load.release import image_tag
 
 RUNTIME_DOCKERFILES = {"cpu": "serving/Dockerfile", "gpu": "serving/Dockerfile.gpu"}
 MODEL_DOCKERFILE = "serving/Dockerfile.model"
@@ -38,11 +39,13 @@ whatever its name in the repository."""
 _PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
 
 
-class EngineUnavailable(RuntimeError):
-    """No Docker engine answered; the message says where we looked."""
+class EngineUnavailable(MlgitopsError):
+    """No Docker engine answered; the message says where we looked (exit 2)."""
+
+    exit_code = ExitCode.USAGE
 
 
-class BuildFailed(RuntimeError):
+class BuildFailed(MlgitopsError):
     """The engine refused a build or a push; the message ends with the engine's own words."""
 
 
@@ -150,14 +153,6 @@ def ensure_runtime_image(
     return tag
 
 
-def artifact_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_model_image(
     client: docker.DockerClient,
     root: Path,
@@ -173,7 +168,7 @@ def build_model_image(
     settings: BuildSettings,
 ) -> ModelImage:
     """``artifact`` is repository-relative; the caller has checked its sha256 already."""
-    model_dir = f"models/{name}"
+    model_dir = RepoLayout(root).relative(RepoLayout(root).model_dir(name))
     extra = {f"{model_dir}/{MODEL_ARTIFACT_NAME}": (root / artifact).read_bytes()}
     context = context_tar(root, [MODEL_DOCKERFILE], extra)
     args = {

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.layout import RepoLayout
-from generator.platform import Platform
+from generator.load.platform import Platform
+from generator.load.repository import load_model as load_model_source
+from generator.load.repository import load_platform as load_platform_source
 from generator.problems import InputError, Problem
-from generator.repository import load_model as load_model_source
-from generator.repository import load_platform as load_platform_source
 from generator.resolve import is_enabled, merged_tunables
 
 
@@ -92,7 +92,7 @@ def _load_model(layout: RepoLayout, platform: Platform, name: str) -> ModelInput
         name=name,
         version=model.version,
         artifact=layout.model_dir(name) / model.artifact_path,
-        artifact_display=f"models/{name}/{model.artifact_path}",
+        artifact_display=layout.relative(layout.model_dir(name) / model.artifact_path),
         artifact_sha256=model.artifact_sha256,
         source=model.file,
         sha256_mark=(mark.line, mark.column),

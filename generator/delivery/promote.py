@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from generator.delivery.release import Pin, Release
+from generator.errors import MlgitopsError
+from generator.load.release import Pin, Release
 
 
-class PromotionError(ValueError):
+class PromotionError(MlgitopsError):
     """The request cannot be carried out; the message says how to fix it."""
 
 

@@ -15,6 +15,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 
+from generator.errors import ExitCode, MlgitopsError
+
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -25,8 +27,10 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
-class RegistryError(RuntimeError):
-    """The registry did not give a digest; the message carries its answer."""
+class RegistryError(MlgitopsError):
+    """The registry did not give a digest; the message carries its answer (exit 2)."""
+
+    exit_code = ExitCode.USAGE
 
 
 def split_reference(repository: str) -> tuple[str, str]:

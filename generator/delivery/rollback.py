@@ -8,24 +8,25 @@ history comes in as data); ``execute_rollback`` reads Git and writes the file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
-from generator.changes import GitError, read_git
 from generator.delivery.inputs import load_model
-from generator.delivery.release import Pin, Release, read_release, release_from_text, write_release
+from generator.errors import MlgitopsError
+from generator.git import GitError, git
 from generator.layout import RepoLayout
-from generator.problems import InputError, format_text
-from generator.repository import load_platform
+from generator.load.release import Pin, Release, read_release, release_from_text, write_release
+from generator.load.repository import load_platform
+from generator.problems import InputError
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 WORKING_TREE = "working tree"
+Announce = Callable[[str, Mapping[str, Any] | None], None]
 
 
-class RollbackError(ValueError):
-    """The rollback cannot be carried out; the message says why and what to do."""
+class RollbackError(MlgitopsError):
+    """The rollback cannot be carried out (exit 1); the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -157,11 +158,14 @@ def release_history(root: Path, model: str) -> list[PastRelease]:
     """Earlier versions of the model's release.yaml in Git, newest first; versions that no
     longer parse are skipped (they could not have been applied either)."""
     path = f"models/{model}/release.yaml"
-    commits = read_git(root, "log", "--format=%h", "--", path).split()
+    try:
+        commits = git(root, "log", "--format=%h", "--", path).split()
+    except GitError as error:
+        raise GitError(f"cannot read the history of release.yaml: {error}") from None
     history = []
     for commit in commits:
         try:
-            text = read_git(root, "show", f"{commit}:./{path}")
+            text = git(root, "show", f"{commit}:./{path}")
             history.append(PastRelease(commit, release_from_text(text, f"{commit}:{path}", model)))
         except (GitError, InputError):
             continue
@@ -176,33 +180,32 @@ class RollbackOptions:
     version: str | None = None
 
 
-def execute_rollback(options: RollbackOptions, out: TextIO, err: TextIO, pinned_at: str) -> int:
-    """Write the rolled-back pin into release.yaml; nothing changes on disk when it fails."""
+def rollback(options: RollbackOptions, announce: Announce, pinned_at: str) -> None:
+    """Write the rolled-back pin into release.yaml and announce it; InputError or RollbackError
+    (exit 1), GitError (exit 2) otherwise, and nothing is written then."""
     layout = RepoLayout(options.root)
-    try:
-        platform, problems = load_platform(layout)
-        if platform is None:
-            raise InputError(problems)
-        model = load_model(options.root, options.model)
-        env = platform.environment(options.environment)
-        if env is None:
-            known = ", ".join(platform.environment_names)
-            raise RollbackError(f"unknown environment {options.environment!r}; known: {known}")
-        path = layout.release_file(options.model)
-        current = read_release(path, layout.relative(path), options.model)
-        history = [PastRelease(WORKING_TREE, current), *release_history(options.root, model.name)]
-        target = Target(env.name, env.name in model.gpu_environments, env.require_digest)
-        rollback = plan_rollback(history, target, version=options.version, pinned_at=pinned_at)
-    except InputError as error:
-        for problem in error.problems:
-            err.write(format_text(problem) + "\n")
-        return EXIT_INVALID
-    except GitError as error:
-        err.write(f"mlgitops rollback: cannot read the history of release.yaml: {error}\n")
-        return EXIT_USAGE
-    except RollbackError as error:
-        err.write(f"mlgitops rollback: {error}\n")
-        return EXIT_INVALID
-    write_release(path, current.with_pin(env.name, rollback.after), platform.environment_names)
-    out.write(describe(rollback) + "\n")
-    return EXIT_OK
+    platform, problems = load_platform(layout)
+    if platform is None:
+        raise InputError(problems)
+    model = load_model(options.root, options.model)
+    env = platform.environment(options.environment)
+    if env is None:
+        known = ", ".join(platform.environment_names)
+        raise RollbackError(f"unknown environment {options.environment!r}; known: {known}")
+    path = layout.release_file(options.model)
+    current = read_release(path, layout.relative(path), options.model)
+    history = [PastRelease(WORKING_TREE, current), *release_history(options.root, model.name)]
+    target = Target(env.name, env.name in model.gpu_environments, env.require_digest)
+    planned = plan_rollback(history, target, version=options.version, pinned_at=pinned_at)
+    write_release(path, current.with_pin(env.name, planned.after), platform.environment_names)
+    announce(
+        describe(planned),
+        {
+            "model": planned.model,
+            "environment": planned.environment,
+            "foundIn": planned.found_in,
+            "before": planned.before.reference,
+            "after": planned.after.reference,
+            "version": planned.after.version,
+        },
+    )

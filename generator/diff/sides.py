@@ -11,13 +11,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from generator import kustomize
-from generator.layout import RepoLayout
-from generator.pipeline import Plan, make_plan, materialize
+from generator.check.quota import demand, update_surge
+from generator.layout import RepoLayout, overlay_inputs, overlay_of
+from generator.load.yamlsource import load_all_core
+from generator.pipeline import make_plan
+from generator.plan import Plan
 from generator.problems import Problem
 from generator.quantities import memory_bytes, millicores
-from generator.quota import demand, update_surge
-from generator.yamlsource import load_all_core
+from generator.verify import kustomize
+from generator.verify.overlays import materialize
 
 Object = dict[str, Any]
 
@@ -66,17 +68,13 @@ class Side:
 
 
 def _overlay_key(path: str) -> str | None:
-    parts = path.split("/")
-    if parts[0] == "overlays" and len(parts) > 3:
-        return f"{parts[1]}/{parts[2]}"
-    return None
+    overlay = overlay_of(path)
+    return "/".join(overlay) if overlay else None
 
 
 def _dependencies(key: str) -> tuple[str, ...]:
-    """Folders an overlay's build reads: itself, its model's base and its environment's
-    components (the only places generated overlays refer to)."""
     env, model = key.split("/")
-    return (f"overlays/{env}/{model}/", f"base/{model}/", f"components/{env}/")
+    return overlay_inputs(env, model)
 
 
 def fingerprints(plan: Plan) -> dict[str, str]:

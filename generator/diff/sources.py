@@ -12,23 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.changes import GitError, _git
+from generator.git import git, resolve_ref
 from generator.layout import RepoLayout
 
 INPUT_PATHS = ("environments.yaml", "models")
 
 
-def resolve_ref(root: Path, ref: str) -> str:
-    """The commit id of ``ref``; GitError (a usage error) when git does not know it."""
-    try:
-        return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
-    except GitError:
-        raise GitError(f"unknown git ref {ref!r}") from None
-
-
 def _tree(root: Path, commit: str) -> str:
     """The tree-ish of ``root`` inside ``commit``: the repository may live in a subfolder."""
-    prefix = _git(root, "rev-parse", "--show-prefix").strip()
+    prefix = git(root, "rev-parse", "--show-prefix").strip()
     return f"{commit}:{prefix}"
 
 
@@ -39,13 +31,13 @@ def inputs_at(root: Path, ref: str) -> Iterator[RepoLayout]:
     Paths missing at ``ref`` stay missing (an early commit without models is a valid base).
     """
     tree = _tree(root, resolve_ref(root, ref))
-    present = _git(root, "ls-tree", "--name-only", tree, "--", *INPUT_PATHS).split()
+    present = git(root, "ls-tree", "--name-only", tree, "--", *INPUT_PATHS).split()
     with tempfile.TemporaryDirectory(prefix="mlgitops-diff-") as scratch:
         folder = Path(scratch) / "inputs"
         folder.mkdir()
         if present:
             archive = Path(scratch) / "inputs.tar"
-            _git(root, "archive", "--format=tar", "-o", str(archive), tree, "--", *present)
+            git(root, "archive", "--format=tar", "-o", str(archive), tree, "--", *present)
             with tarfile.open(archive) as bundle:
                 bundle.extractall(folder, filter="data")
         yield RepoLayout(folder)

@@ -16,7 +16,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from generator.modelspec import PolicyWaiver
+from generator.load.modelspec import PolicyWaiver
 from generator.policy import rules as rules_package
 from generator.policy.workloads import Object, name_of
 from generator.problems import Problem, Severity

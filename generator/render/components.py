@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Environment, NodePool
+from generator.load.platform import Environment, NodePool
 from generator.render.fluentd import fluentd_patch
 from generator.render.labels import SERVER_CONTAINER
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Environment
+from generator.load.platform import SIDECAR_REQUESTS, Environment
 from generator.render.labels import (
     ENVIRONMENT_LABEL,
     FLUENTD_CONFIGMAP,
@@ -90,7 +90,6 @@ def _field(path: str) -> Object:
     return {"fieldRef": {"fieldPath": path}}
 
 
-SIDECAR_REQUESTS = {"cpu": "50m", "memory": "96Mi"}
 SIDECAR_LIMITS = {"memory": "192Mi"}
 
 

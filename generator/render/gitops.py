@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.platform import Platform
+from generator.load.platform import Platform
 from generator.render.gitops_argocd import render_argocd
 from generator.render.gitops_flux import render_flux
 

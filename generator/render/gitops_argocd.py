@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator.layout import NAMESPACE_OVERLAY
-from generator.platform import Environment, Platform
+from generator.load.platform import ARGOCD_NAMESPACE, Environment, Platform
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
 
 Object = dict[str, Any]
 
 API_VERSION = "argoproj.io/v1alpha1"
-ARGOCD_NAMESPACE = "argocd"
 PROJECT = "mlgitops"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 OVERLAY_KIND_LABEL = "mlgitops.io/overlay-kind"

@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator.layout import namespace_dir, overlay_dir
-from generator.platform import Environment, Platform
+from generator.load.platform import FLUX_NAMESPACE, Environment, Platform
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
 
 Object = dict[str, Any]
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
-FLUX_NAMESPACE = "flux-system"
 
 # Only what the overlays build from: a smaller artifact for every reconcile.
 _SOURCE_IGNORE = "/*\n!/base/\n!/components/\n!/overlays/\n"

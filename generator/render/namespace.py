@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.platform import Environment, Platform
+from generator.load.platform import Environment, Platform
 from generator.render.fluentd import fluentd_config_map
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from generator.delivery.release import image_tag
 from generator.layout import base_dir, component_dir
+from generator.load.release import image_tag
 from generator.render.base import (
     config_literals,
     scaling_fields,

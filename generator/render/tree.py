@@ -13,8 +13,8 @@ from generator.layout import (
     namespace_dir,
     overlay_dir,
 )
-from generator.modelspec import ModelSource
-from generator.platform import Platform
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Platform
 from generator.render.base import render_base
 from generator.render.components import render_components
 from generator.render.gitops import emitted_kinds, render_clusters

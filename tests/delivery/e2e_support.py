@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from generator.delivery.commands import build_command, promote_command
+from generator.cli.build import build_command
+from generator.cli.promote import promote_command
 from generator.delivery.registry import MANIFEST_TYPES
 
 REPO = Path(__file__).resolve().parents[2]

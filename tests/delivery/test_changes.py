@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.delivery.changes import GitError, changed_models
+from generator.delivery.changes import changed_models
+from generator.git import GitError
 from tests.delivery.conftest import git
 
 FILES = {

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.delivery.commands import build_command, promote_command
-from generator.delivery.release import HEADER, Pin, Release, read_release, write_release
+from generator.cli.build import build_command
+from generator.cli.promote import promote_command
+from generator.load.release import HEADER, Pin, Release, read_release, write_release
 
 ARTIFACT = b"not really onnx"
 SHA = hashlib.sha256(ARTIFACT).hexdigest()

@@ -20,7 +20,7 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from generator.delivery.release import Pin, read_release
+from generator.load.release import Pin, read_release
 from tests.delivery.e2e_support import (
     REPO,
     ci,

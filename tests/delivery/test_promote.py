@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from generator.delivery.promote import PromotionError, describe, plan_promotion
-from generator.delivery.release import Pin, Release
+from generator.load.release import Pin, Release
 
 ORDER = ("dev", "staging", "prod")
 DEV = Pin("r/iris", "sha256:" + "a" * 64, "1.1", "2025-01-02T00:00:00Z")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.delivery.release import (
+from generator.load.release import (
     HEADER,
     Pin,
     Release,

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.delivery.release import Pin, Release, dump_release, read_release
+from generator.load.release import Pin, Release, dump_release, read_release
 from tests.delivery.conftest import Tree, git
 
 ARTIFACT = b"not really onnx"

@@ -131,7 +131,8 @@ def test_builds_started_early_are_the_full_plans_or_unused(git_repo: Path) -> No
     result counts only when the full plan renders the same files, and an invalid model gets
     no head start at all."""
     from generator.layout import RepoLayout
-    from generator.pipeline import make_plan, start_focused_builds, verify_builds
+    from generator.pipeline import make_plan, start_focused_builds
+    from generator.verify.overlays import verify_builds
 
     write_tree(git_repo, {"models/churn/model.yaml": model_yaml(name="churn", spec="gpus: 2")})
     layout = RepoLayout(git_repo)

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.kustomize import kubectl_binary
+from generator.verify.kustomize import kubectl_binary
 from tests.generator.conftest import Outcome, RepoFactory, model_yaml, run_cli
 
 MODEL = "models/fraud/model.yaml"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from generator.delivery.release import Pin, Release, write_release
+from generator.load.release import Pin, Release, write_release
 from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
 
 CPU = "sha256:" + "a" * 64

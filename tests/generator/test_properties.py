@@ -13,10 +13,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator.check.semantic import RESERVED_CONFIG, SECRET_WORDS
 from generator.layout import RepoLayout
-from generator.pipeline import build_one, make_plan, verify_builds, verify_objects
-from generator.semantic import RESERVED_CONFIG, SECRET_WORDS
-from generator.yamlsource import load_all_core
+from generator.load.yamlsource import load_all_core
+from generator.pipeline import make_plan
+from generator.verify.objects import verify_objects
+from generator.verify.overlays import build_one, verify_builds
 from tests.generator.conftest import ARTIFACT_SHA256, build_repo, model_yaml, run_cli
 
 # Quotas large enough that no generated model can overflow them: quota checks have their own

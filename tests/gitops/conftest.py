@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from generator.layout import RepoLayout
-from generator.pipeline import Plan, make_plan
+from generator.pipeline import make_plan
+from generator.plan import Plan
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from generator.pipeline import Plan
-from generator.platform import Environment
+from generator.load.platform import Environment
+from generator.plan import Plan
 from generator.render.gitops_argocd import SYNC_WAVE
 
 from .conftest import REPO_ROOT
@@ -47,7 +47,7 @@ def test_appproject_allows_exactly_the_kinds_the_overlays_build(
     clusters: dict[str, Any], plan: Plan
 ) -> None:
     """Built with real kustomize: every kind a controller will apply, and no other, is allowed."""
-    from generator import kustomize
+    from generator.verify import kustomize
 
     spec = clusters["clusters/argocd/appproject.yaml"]["spec"]
     allowed = {(k["group"], k["kind"]) for k in spec["namespaceResourceWhitelist"]}
@@ -114,7 +114,7 @@ def test_sync_is_automated_except_where_the_environment_says_manual(
 def test_sync_policy_follows_the_environment(
     plan: Plan, automated: bool, prune: bool, self_heal: bool
 ) -> None:
-    from generator.platform import SyncPolicy
+    from generator.load.platform import SyncPolicy
     from generator.render.gitops_argocd import application_set
 
     assert plan.platform is not None

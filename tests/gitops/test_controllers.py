@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 import yaml
 
-from generator import kustomize
-from generator.pipeline import Plan
+from generator.plan import Plan
 from generator.render.gitops import emitted_kinds, render_clusters
+from generator.verify import kustomize
 
 from .conftest import REPO_ROOT
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from generator import crdschema
-from generator.pipeline import Plan, verify_objects
+from generator.plan import Plan
 from generator.render.tree import RenderedFile
+from generator.verify import crdschema
+from generator.verify.objects import verify_objects
 
 from .conftest import REPO_ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.pipeline import Plan
+from generator.plan import Plan
 
 from .conftest import REPO_ROOT
 

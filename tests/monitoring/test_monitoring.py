@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import crdschema
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.render.dashboard import dashboard_config_map
 from generator.render.monitoring import prometheus_rule, rule_groups, service_monitor
 from generator.resolve import Resolved
+from generator.verify import crdschema
 from tests.promtool import promtool, promtool_test
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from generator.layout import RepoLayout
-from generator.pipeline import build_one, make_plan
+from generator.pipeline import make_plan
 from generator.policy.engine import OverlayContext, all_rules, check_objects
+from generator.verify.overlays import build_one
 from tests.policy.conftest import REPO_ROOT
 
 Objects = list[dict[str, Any]]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from generator.check.quota import check_quota
 from generator.layout import RepoLayout
+from generator.load.platform import Quota
 from generator.pipeline import Plan, make_plan
-from generator.platform import Quota
-from generator.quota import check_quota
 from generator.resolve import Resolved
 from generator.rollout import FLAGGER, RolloutSpec
 

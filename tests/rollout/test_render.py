@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import crdschema
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.render.rollout_argo import analysis_template, rollout
 from generator.rollout import drift_threshold
+from generator.verify import crdschema
 from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ CANARY_MODEL = model_yaml(
 def _built(root: Path, overlay: str) -> dict[tuple[str, str], dict[str, Any]]:
     import subprocess
 
-    from generator.kustomize import check_available
+    from generator.verify.kustomize import check_available
 
     done = subprocess.run(
         [str(check_available()), "kustomize", str(root / overlay)],

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
+from generator.load.yamlsource import Document, PathKey
 from generator.problems import Problem
-from generator.yamlsource import Document, PathKey
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 MODEL_SCHEMA = "model.schema.json"
 PLATFORM_SCHEMA = "environments.schema.json"
 _BASE_URI = "https://mlgitops.dev/schemas/"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from generator.delivery.release import Pin, Release, image_tag, read_release
 from generator.layout import RepoLayout
-from generator.modelspec import ModelSource
-from generator.platform import Environment
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Environment
+from generator.load.release import Pin, Release, image_tag, read_release
 from generator.problems import InputError, Problem, Severity
 
 

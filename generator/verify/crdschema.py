@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 
-CRD_DIR = Path(__file__).resolve().parent / "schemas" / "crds"
+CRD_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
 GROUPS = (
     "argoproj.io",
     "kustomize.toolkit.fluxcd.io",

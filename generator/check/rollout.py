@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from generator.modelspec import ModelSource
-from generator.platform import Environment, Platform
+from generator.load.modelspec import ModelSource
+from generator.load.platform import Environment, Platform
 from generator.problems import Problem, Severity
 from generator.resolve import merged_tunables, origin
 from generator.rollout import CANARY, NO_CONTROLLER, rollout_spec

@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generator.errors import MlgitopsError
+
 if TYPE_CHECKING:
     import onnx
 
@@ -46,7 +48,7 @@ def _datatypes() -> dict[int, str]:
     return {onnx.TensorProto.DataType.Value(name): oip for name, oip in _DATATYPE_NAMES.items()}
 
 
-class SignatureError(ValueError):
+class SignatureError(MlgitopsError):
     """The file is not an ONNX model we can describe (with the reason as its message)."""
 
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.signature import Signature, from_data
-from generator.yamlsource import Document
+from generator.load.signature import Signature, from_data
+from generator.load.yamlsource import Document
 
 TUNABLE_FIELDS = (
     "resources",

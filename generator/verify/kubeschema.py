@@ -17,6 +17,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from generator.errors import MlgitopsError
+
 
 def _package_dir(name: str) -> Path:
     """Where an installed package lives, found without importing it: importing
@@ -32,8 +34,8 @@ SCHEMA_ROOT = _package_dir("kubernetes_validate") / "kubernetes-json-schema"
 _DEFINITIONS_URI = "file:///api/_definitions.json"
 
 
-class UnknownKind(Exception):
-    pass
+class UnknownKind(MlgitopsError):
+    """No schema of this apiVersion and kind in the Kubernetes version asked for."""
 
 
 def available_versions() -> list[str]:

@@ -6,9 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.defaults import with_defaults
-from generator.inputschema import PLATFORM_SCHEMA
-from generator.yamlsource import Document
+from generator.load.defaults import with_defaults
+from generator.load.inputschema import PLATFORM_SCHEMA
+from generator.load.yamlsource import Document
+
+ARGOCD_NAMESPACE = "argocd"
+"""Where Argo CD runs; rendered into its AppProject and ApplicationSets, reserved for models."""
+FLUX_NAMESPACE = "flux-system"
+"""Where Flux runs; rendered into its sources and Kustomizations, reserved for models."""
+SIDECAR_REQUESTS = {"cpu": "50m", "memory": "96Mi"}
+"""What the Fluentd sidecar of an environment with ``fluentd`` requests in every model pod
+(the sidecar is rendered with it, and the quota sums count it)."""
 
 
 @dataclass(frozen=True)

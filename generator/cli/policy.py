@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
+from generator.cli.options import Options
+from generator.errors import ExitCode
 from generator.policy.engine import all_rules, rule_table
-
-if TYPE_CHECKING:
-    from generator.cli import Options
 
 FORMATS = ("text", "markdown", "json")
 
@@ -45,8 +43,8 @@ def render_rules(output_format: str) -> str:
 
 def execute_policy(options: Options, output_format: str | None) -> int:
     chosen = output_format or ("json" if options.output_format == "json" else "text")
-    click.echo(render_rules(chosen), nl=False)
-    return 0
+    options.reporter("policy").output(render_rules(chosen))
+    return ExitCode.OK
 
 
 @click.command("policy")

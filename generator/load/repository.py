@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.inputschema import MODEL_SCHEMA, PLATFORM_SCHEMA, validate_document
 from generator.layout import RepoLayout
-from generator.modelspec import ModelSource, build_model
-from generator.platform import Platform, build_platform
+from generator.load.inputschema import MODEL_SCHEMA, PLATFORM_SCHEMA, validate_document
+from generator.load.modelspec import ModelSource, build_model
+from generator.load.platform import Platform, build_platform
+from generator.load.yamlsource import Document, load_file
 from generator.problems import InputError, Problem
-from generator.yamlsource import Document, load_file
 
 
 @dataclass

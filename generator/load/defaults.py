@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from generator.inputschema import MODEL_SCHEMA, load_schema
+from generator.load.inputschema import MODEL_SCHEMA, load_schema
 
 
 def _resolve(node: Mapping[str, Any], schema_name: str) -> tuple[Mapping[str, Any], str]:
