@@ -12,7 +12,7 @@ from generator.load.modelspec import ModelSource, SecretRef
 from generator.load.platform import Environment, NodePool, Platform, Quota, SyncPolicy
 from generator.load.release import Pin
 from generator.load.yamlsource import Document, PathKey
-from generator.rollout import RolloutSpec, drift_threshold, rollout_spec
+from generator.rollout import DEFAULT_PSI_THRESHOLD, RolloutSpec, rollout_spec
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class Resolved:
     slo_latency_p99_ms: int = 100
     slo_error_ratio: float = 0.01
     rollout: RolloutSpec = field(default_factory=RolloutSpec)
-    drift_psi_threshold: float | None = None
+    # Drift monitoring (spec.monitoring.drift), as the drift engineer's branch names it.
+    drift_enabled: bool = False
+    drift_psi_threshold: float = DEFAULT_PSI_THRESHOLD
 
     @property
     def node_pool(self) -> NodePool:
@@ -116,7 +118,10 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
         slo_error_ratio=spec["slo"]["errorRatio"],
         rollout=rollout_spec(spec),
-        drift_psi_threshold=drift_threshold(spec),
+        drift_enabled=bool(spec.get("monitoring", {}).get("drift", {}).get("enabled", False)),
+        drift_psi_threshold=float(
+            spec.get("monitoring", {}).get("drift", {}).get("psiThreshold", DEFAULT_PSI_THRESHOLD)
+        ),
     )
 
 

@@ -77,16 +77,6 @@ def rollout_spec(tunables: Mapping[str, Any]) -> RolloutSpec:
     )
 
 
-def drift_threshold(tunables: Mapping[str, Any]) -> float | None:
-    """The PSI threshold of the model's drift monitoring (``spec.monitoring.drift``), or None
-    when drift monitoring is off; the one place that reads those settings for the canary
-    analysis (the block itself belongs to drift monitoring's schema)."""
-    drift = tunables.get("monitoring", {}).get("drift", {})
-    if not drift.get("enabled", False):
-        return None
-    return float(drift.get("psiThreshold", DEFAULT_PSI_THRESHOLD))
-
-
 def canary_controller(rollout: RolloutSpec, progressive_delivery: str) -> str | None:
     """The controller that rolls a model out by canary (argo-rollouts or flagger), or None for
     a Deployment's rolling update. The check stage refuses a canary without a controller."""

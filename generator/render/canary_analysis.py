@@ -93,6 +93,12 @@ def prediction_psi_query(spec: Resolved, sides: Sides) -> str:
     return f"max(sum by (output) (\n({c} - {s})\n* ln({c} / {s})\n))"
 
 
+def drift_threshold(spec: Resolved) -> float | None:
+    """The PSI bound of the drift check, or None where drift monitoring is off: the one place
+    the canary analysis reads the drift settings."""
+    return spec.drift_psi_threshold if spec.drift_enabled else None
+
+
 def analysis_metrics(spec: Resolved, sides: Sides) -> list[AnalysisMetric]:
     """The checks of one canary step; the drift check only where drift monitoring is on."""
     metrics = [
@@ -106,10 +112,9 @@ def analysis_metrics(spec: Resolved, sides: Sides) -> list[AnalysisMetric]:
             "seconds",
         ),
     ]
-    if spec.drift_psi_threshold is not None:
+    threshold = drift_threshold(spec)
+    if threshold is not None:
         metrics.append(
-            AnalysisMetric(
-                PREDICTION_PSI, prediction_psi_query(spec, sides), spec.drift_psi_threshold, "PSI"
-            )
+            AnalysisMetric(PREDICTION_PSI, prediction_psi_query(spec, sides), threshold, "PSI")
         )
     return metrics

@@ -45,7 +45,7 @@ def iris() -> Resolved:
         d for d in plan.deployments if d.environment.name == "prod" and d.model == "iris-classifier"
     )
     assert spec.rollout.canary
-    return replace(spec, drift_psi_threshold=0.2)
+    return replace(spec, drift_enabled=True, drift_psi_threshold=0.2)
 
 
 def _labels(labels: dict[str, str]) -> str:

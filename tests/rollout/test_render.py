@@ -15,7 +15,6 @@ import yaml
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.render.rollout_argo import analysis_template, rollout
-from generator.rollout import drift_threshold
 from generator.verify import crdschema
 from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
 
@@ -199,17 +198,18 @@ def test_drift_analysis_only_with_drift_monitoring_on() -> None:
         d for d in plan.deployments if (d.environment.name, d.model) == ("prod", "iris-classifier")
     )
     names = [m["name"] for m in analysis_template(spec)["spec"]["metrics"]]
-    drifting = replace(spec, drift_psi_threshold=0.15)
+    drifting = replace(spec, drift_enabled=True, drift_psi_threshold=0.15)
     metrics = analysis_template(drifting)["spec"]["metrics"]
 
     assert names == ["error-ratio", "latency-p99"]
     assert [m["name"] for m in metrics] == ["error-ratio", "latency-p99", "prediction-psi"]
     assert metrics[2]["successCondition"] == "result[0] < 0.15"
     assert "mlgitops_model_prediction_bin_total" in metrics[2]["provider"]["prometheus"]["query"]
-    assert drift_threshold({"monitoring": {"drift": {"enabled": True}}}) == 0.2
-    assert drift_threshold({"monitoring": {"drift": {"enabled": True, "psiThreshold": 0.1}}}) == 0.1
-    assert drift_threshold({"monitoring": {"drift": {"enabled": False}}}) is None
-    assert drift_threshold({}) is None
+    # A threshold without drift monitoring on renders no drift check.
+    assert [
+        m["name"]
+        for m in analysis_template(replace(spec, drift_psi_threshold=0.15))["spec"]["metrics"]
+    ] == names
 
 
 @pytest.mark.parametrize(
