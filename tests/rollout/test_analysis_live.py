@@ -30,7 +30,6 @@ from tests.serving.conftest import EXAMPLES, Server, free_port, start_server
 PROJECT = Path(__file__).resolve().parents[2]
 HASHES = {"canary": "7c9d8f6b5", "stable": "5f4d7c8b9"}
 REQUEST = {"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [1] * 4}]}
-SENT = {"canary": 30, "stable": 70}
 
 
 @dataclass
@@ -125,13 +124,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 def test_the_analysis_finds_the_canarys_requests_in_what_the_server_exports(
     iris: Resolved, cluster: Cluster
 ) -> None:
-    with requests.Session() as session:
-        for side, count in SENT.items():
-            for _ in range(count):
-                url = cluster.servers[side].url + "/v2/models/iris/infer"
-                assert session.post(url, json=REQUEST, timeout=10).status_code == 200
-            # Health checks are requests too, but no inference: never counted.
-            session.get(cluster.servers[side].url + "/v2/health/ready", timeout=10)
     sides = argo_sides(iris)
     counted = {
         side: (
@@ -142,15 +134,29 @@ def test_the_analysis_finds_the_canarys_requests_in_what_the_server_exports(
         for side in HASHES
     }
 
-    def scraped() -> bool:
+    def send(count: int) -> None:
+        with requests.Session() as session:
+            for side, server in cluster.servers.items():
+                for _ in range(count if side == "canary" else 2 * count):
+                    url = server.url + "/v2/models/iris/infer"
+                    assert session.post(url, json=REQUEST, timeout=10).status_code == 200
+                # Health checks are requests too, but no inference: never counted.
+                session.get(server.url + "/v2/health/ready", timeout=10)
+
+    def scraped(canary: int) -> bool:
         values = {side: _query(cluster.prometheus, expr) for side, expr in counted.items()}
+        expected = {"canary": canary, "stable": 2 * canary}
         return all(
-            v and float(v[0]["value"][1]) == SENT[side]  # type: ignore[index]
+            v and float(v[0]["value"][1]) == expected[side]  # type: ignore[index]
             for side, v in values.items()
         )
 
-    _wait(scraped, "the requests to show up in Prometheus")
-    time.sleep(2)  # two more scrapes, so rate() sees the increase between samples
+    # A counter's series appears with its first request; rate() needs a later sample that
+    # grew, so traffic comes in two rounds with a scrape between them, as it would in a step.
+    send(5)
+    _wait(lambda: scraped(5), "the first requests to show up in Prometheus")
+    send(25)
+    _wait(lambda: scraped(30), "the other requests to show up in Prometheus")
 
     verdicts = {}
     for metric in analysis_template(iris)["spec"]["metrics"]:
