@@ -11,7 +11,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """What a run of ``mlgitops`` ends with (documented in README and docs/cli.md)."""
+    """What a run of ``mlgitops`` ends with (README, "Commands")."""
 
     OK = 0
     """Success; ``diff`` exits 0 with or without changes."""

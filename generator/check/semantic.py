@@ -135,25 +135,47 @@ def check_signature(layout: RepoLayout, model: ModelSource, artifact: Path) -> I
 def check_model(
     layout: RepoLayout, model: ModelSource, platform: Platform, known_rules: Sequence[str]
 ) -> Iterator[Problem]:
-    """Every rule on one model that the schema cannot express. ``known_rules``: the policy's
-    rule ids, which waivers must name (passed in: the policy runs later, on built overlays)."""
-    doc = model.document
+    """Every rule on one model that the schema cannot express: its files on disk (a folder
+    linked out of the repository stops there), then the rules on its data alone."""
+    links = list(links_out_of_repository(layout, model))
+    if links:
+        yield from links
+        return
+    yield from folder_name_problems(model)
+    yield from check_artifact(layout, model)
+    yield from check_model_rules(model, platform, known_rules)
+
+
+def links_out_of_repository(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
+    """The model folder or its model.yaml as a link to a place outside the repository, which
+    reviews of the repository never see."""
     root = layout.root.resolve()
     for entry in (layout.model_dir(model.folder), layout.model_file(model.folder)):
         if not entry.resolve().is_relative_to(root):
-            yield doc.problem(
+            yield model.document.problem(
                 (),
                 f"{layout.relative(entry)} is a link to {entry.resolve()}, outside the repository",
                 "keep the model folder and its files in the repository; reviews see only it",
             )
             return
+
+
+def folder_name_problems(model: ModelSource) -> Iterator[Problem]:
+    """metadata.name must equal the folder's name (``validate``, ``build`` and ``promote``)."""
     if model.name != model.folder:
-        yield doc.problem(
+        yield model.document.problem(
             ("metadata", "name"),
             f"metadata.name {model.name!r} differs from its folder models/{model.folder}/",
             f"rename the folder or set name: {model.folder}",
         )
-    yield from check_artifact(layout, model)
+
+
+def check_model_rules(
+    model: ModelSource, platform: Platform, known_rules: Sequence[str]
+) -> Iterator[Problem]:
+    """The rules on the model's data alone (no disk). ``known_rules``: the policy's rule ids,
+    which waivers must name (passed in: the policy runs later, on built overlays)."""
+    doc = model.document
     for index, waiver in enumerate(model.waivers):
         if waiver.rule not in known_rules:
             yield doc.problem(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 
 from generator.cli.options import Options
 from generator.errors import ExitCode, MlgitopsError, UsageError
+from generator.load.yamlsource import load_all_core
 from generator.pipeline import make_plan
 from generator.verify.overlays import build_one
 
@@ -34,7 +36,10 @@ def execute_render(options: Options, model: str, env: str) -> int:
         return reporter.failure(error)
     if not result.ok:
         return reporter.error(f"kustomize build failed: {result.error}", code=ExitCode.INVALID)
-    reporter.output(result.output)
+    if options.output_format == "json":
+        reporter.output(json.dumps(load_all_core(result.output), indent=2) + "\n")
+    else:
+        reporter.output(result.output)
     return ExitCode.OK
 
 
@@ -43,5 +48,6 @@ def execute_render(options: Options, model: str, env: str) -> int:
 @click.option("--env", "env", required=True, help="Environment name from environments.yaml.")
 @click.pass_obj
 def render(options: Options, model: str, env: str) -> None:
-    """Print the fully built manifests of one overlay (kustomize output)."""
+    """Print the fully built manifests of one overlay (kustomize output; a JSON list of the
+    objects under the global --format json)."""
     sys.exit(execute_render(options, model, env))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.check.semantic import folder_name_problems
 from generator.layout import RepoLayout
 from generator.load.platform import Platform
 from generator.load.repository import load_model as load_model_source
@@ -74,14 +75,9 @@ def _load_model(layout: RepoLayout, platform: Platform, name: str) -> ModelInput
     model, problems = load_model_source(layout, name)
     if model is None:
         raise InputError(problems)
-    if model.name != name:
-        raise InputError(
-            [
-                model.document.problem(
-                    ("metadata", "name"), f"name {model.name!r} differs from its folder {name!r}"
-                )
-            ]
-        )
+    mismatch = list(folder_name_problems(model))
+    if mismatch:
+        raise InputError(mismatch)
     gpu_environments = tuple(
         env.name
         for env in platform.environments

@@ -39,6 +39,17 @@ def _defaults_of(node: Mapping[str, Any], schema_name: str) -> Any:
     return result
 
 
+def field_schema(schema_name: str, *path: str) -> Mapping[str, Any]:
+    """The schema of one field, by property names (``"metadata", "name"``), with its ``$ref``
+    merged in: the field's own keywords win (``metadata.name``'s maxLength 40 over the DNS
+    label's 63). KeyError for a path the schema does not have."""
+    node: Mapping[str, Any] = load_schema(schema_name)
+    for name in path:
+        node, schema_name = _resolve(node, schema_name)
+        node = node["properties"][name]
+    return _resolve(node, schema_name)[0]
+
+
 @cache
 def _tunable_defaults() -> Mapping[str, Any]:
     tunable = load_schema(MODEL_SCHEMA)["$defs"]["tunable"]

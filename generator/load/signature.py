@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import MlgitopsError
+from generator.yamlout import Plain, inline
 
 if TYPE_CHECKING:
     import onnx
@@ -61,9 +62,12 @@ class Tensor:
     def as_data(self) -> dict[str, Any]:
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
+    def flow_data(self) -> dict[str, Any]:
+        """As written in model.yaml: the datatype token unquoted (``datatype: FP32``)."""
+        return {"name": self.name, "datatype": Plain(self.datatype), "shape": list(self.shape)}
+
     def flow(self) -> str:
-        shape = ", ".join(str(d) for d in self.shape)
-        return f"{{name: {_quote(self.name)}, datatype: {self.datatype}, shape: [{shape}]}}"
+        return inline(self.flow_data())
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,12 @@ class Signature:
 
     def flow(self) -> str:
         """One-line YAML, short enough for a hint that says what to paste."""
-        inputs = ", ".join(t.flow() for t in self.inputs)
-        outputs = ", ".join(t.flow() for t in self.outputs)
-        return f"{{inputs: [{inputs}], outputs: [{outputs}]}}"
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return inline(
+            {
+                "inputs": [t.flow_data() for t in self.inputs],
+                "outputs": [t.flow_data() for t in self.outputs],
+            }
+        )
 
 
 def from_data(data: Mapping[str, Any]) -> Signature:

@@ -9,7 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from generator.layout import base_dir, generated_model_of, namespace_dir, overlay_dir
+from generator.layout import (
+    base_dir,
+    generated_model_of,
+    namespace_dir,
+    overlay_dir,
+    overlay_of,
+)
 from generator.load.yamlsource import PathKey, load_all_core
 from generator.plan import Plan
 from generator.policy import engine as policy
@@ -96,8 +102,9 @@ def policy_problems(plan: Plan, directory: str, objects: list[dict[str, Any]]) -
             (e for e in plan.platform.environments if namespace_dir(e.name) == directory), None
         )
     )
+    overlay = overlay_of(f"{directory}/kustomization.yaml")
     context = OverlayContext(
-        overlay=directory.removeprefix("overlays/"),
+        overlay="/".join(overlay) if overlay else directory,
         require_digest=env.require_digest if env else False,
     )
     findings = policy.check_objects(objects, context)

@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.errors import ExitCode
-from tests.generator.conftest import run_cli
+from tests.conftest import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,3 +117,13 @@ def test_json_results_of_the_listings_parse(example: Path) -> None:
 
     assert rules[0]["id"] == "MLG101"
     assert "model.yaml" in fields
+
+
+def test_json_result_of_render_is_the_list_of_built_objects(example: Path) -> None:
+    text = run_cli("render", "iris-classifier", "--env", "dev", root=example)
+    data = run_cli("--format", "json", "render", "iris-classifier", "--env", "dev", root=example)
+
+    assert (text.exit_code, data.exit_code) == (0, 0)
+    objects = json.loads(data.stdout)
+    assert objects == [doc for doc in yaml.safe_load_all(text.stdout) if doc]
+    assert "Deployment" in {o["kind"] for o in objects}

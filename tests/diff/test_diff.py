@@ -6,8 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
+from tests.conftest import run_cli
 from tests.diff.conftest import commit, edit, git
-from tests.generator.conftest import run_cli, snapshot
+from tests.generator.conftest import snapshot
 
 PROD_MEMORY = (
     "prod/diabetes-regressor Deployment "

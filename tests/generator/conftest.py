@@ -1,17 +1,13 @@
-"""Shared helpers for the generator tests: a temporary repository built from a dict, and the
-CLI run in-process through click's CliRunner (stderr kept apart from stdout)."""
+"""Shared helpers for the generator tests: a temporary repository built from a dict (the CLI
+runner is tests/conftest.py's ``run_cli``)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from generator.cli import main
 
 ARTIFACT = b"stand-in for an ONNX file: the generator only hashes it\n"
 ARTIFACT_SHA256 = hashlib.sha256(ARTIFACT).hexdigest()
@@ -104,22 +100,6 @@ def make_repo(tmp_path: Path) -> RepoFactory:
         return build_repo(tmp_path / "repo", files)
 
     return make
-
-
-@dataclass(frozen=True)
-class Outcome:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def run_cli(*args: str, root: Path) -> Outcome:
-    """Run ``mlgitops --root ROOT ARGS`` in-process; fail on any exception but SystemExit."""
-    result = CliRunner().invoke(main, ["--root", str(root), *args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert "Traceback" not in result.stdout + result.stderr
-    return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

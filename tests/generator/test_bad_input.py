@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import run_cli
 from tests.generator.conftest import (
     ARTIFACT,
     ENVIRONMENTS_YAML,
     RepoFactory,
     model_yaml,
-    run_cli,
 )
 
 CASES = Path(__file__).parent / "cases" / "invalid"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.generator.conftest import RepoFactory, model_yaml, run_cli, write_tree
+from tests.conftest import run_cli
+from tests.generator.conftest import RepoFactory, model_yaml, write_tree
 
 SUMMARY = re.compile(
     r"ok: (\d+) model\(s\) checked, \d+ files rendered, (\d+) built objects valid\n"

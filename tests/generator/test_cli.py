@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from generator.verify.kustomize import kubectl_binary
-from tests.generator.conftest import Outcome, RepoFactory, model_yaml, run_cli
+from tests.conftest import Outcome, run_cli
+from tests.generator.conftest import RepoFactory, model_yaml
 
 MODEL = "models/fraud/model.yaml"
 TWO_PROBLEMS = model_yaml(spec="scalling: {minReplicas: 1}\naccelerator: gpu")

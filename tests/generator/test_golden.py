@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from generator.layout import GENERATED_ROOTS
-from tests.generator.conftest import Outcome, RepoFactory, model_yaml, run_cli, snapshot, write_tree
+from tests.conftest import Outcome, run_cli
+from tests.generator.conftest import RepoFactory, model_yaml, snapshot, write_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ("environments.yaml", "models")

@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 from generator.load.release import Pin, Release, write_release
-from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml
 
 CPU = "sha256:" + "a" * 64
 GPU = "sha256:" + "b" * 64

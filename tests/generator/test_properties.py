@@ -19,7 +19,8 @@ from generator.load.yamlsource import load_all_core
 from generator.pipeline import make_plan
 from generator.verify.objects import verify_objects
 from generator.verify.overlays import build_one, verify_builds
-from tests.generator.conftest import ARTIFACT_SHA256, build_repo, model_yaml, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ARTIFACT_SHA256, build_repo, model_yaml
 
 # Quotas large enough that no generated model can overflow them: quota checks have their own
 # tests; here every schema-valid model must go through.

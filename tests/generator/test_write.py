@@ -15,7 +15,8 @@ import pytest
 
 import generator.write
 from generator.write import TXN_DIR
-from tests.generator.conftest import RepoFactory, model_yaml, run_cli, snapshot, write_tree
+from tests.conftest import run_cli
+from tests.generator.conftest import RepoFactory, model_yaml, snapshot, write_tree
 
 MODEL = "models/fraud/model.yaml"
 

@@ -1,32 +1,16 @@
 """A temporary repository made of the example platform and the iris-classifier model (its real
-ONNX artifact), and the CLI run in-process with stderr kept apart."""
+ONNX artifact); the CLI runner is tests/conftest.py's ``run_cli``."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from generator.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "models" / "iris-classifier"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def run_cli(*args: str, root: Path) -> Outcome:
-    result = CliRunner().invoke(main, ["--root", str(root), *args], catch_exceptions=False)
-    return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
 EditModel = Callable[[Callable[[str], str]], Path]

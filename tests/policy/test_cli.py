@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.policy.conftest import REPO_ROOT, EditModel, run_cli
+from tests.conftest import run_cli
+from tests.policy.conftest import REPO_ROOT, EditModel
 
 MODEL = "models/iris-classifier/model.yaml"
 LATEST = "image 'registry.example.com/ml/iris-classifier:latest' uses the latest tag"

@@ -10,7 +10,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from tests.policy.conftest import REPO_ROOT, run_cli
+from tests.conftest import run_cli
+from tests.policy.conftest import REPO_ROOT
 
 IRIS = REPO_ROOT / "models" / "iris-classifier" / "model.onnx"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.policy.conftest import REPO_ROOT, run_cli
+from tests.conftest import run_cli
+from tests.policy.conftest import REPO_ROOT
 
 
 def test_docs_model_yaml_is_what_the_schema_command_prints() -> None:

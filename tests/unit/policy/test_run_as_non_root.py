@@ -1,0 +1,37 @@
+"""MLG101 (run_as_non_root): Containers run as a non-root user. Its documented PASS/FAIL examples
+run as cases, and small cases beside them."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.policy.rules import run_as_non_root as rule
+from tests.unit.policy.examples import Example, check_example, examples
+
+
+@pytest.mark.parametrize("example", examples(rule), ids=lambda e: e.id)
+def test_documented_example(example: Example) -> None:
+    check_example(rule, example)
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        pytest.param(
+            Example(
+                "FAIL",
+                "\n".join(
+                    [
+                        "spec:",
+                        "  securityContext: {runAsNonRoot: false}",
+                        "  containers: [{name: server}]",
+                    ]
+                ),
+                False,
+            ),
+            id="runAsNonRoot-false",
+        ),
+    ],
+)
+def test_small_case(example: Example) -> None:
+    check_example(rule, example)

@@ -1,0 +1,36 @@
+"""MLG104 (seccomp): Pods use the RuntimeDefault (or a Localhost) seccomp profile. Its documented
+PASS/FAIL examples run as cases, and small cases beside them."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.policy.rules import seccomp as rule
+from tests.unit.policy.examples import Example, check_example, examples
+
+
+@pytest.mark.parametrize("example", examples(rule), ids=lambda e: e.id)
+def test_documented_example(example: Example) -> None:
+    check_example(rule, example)
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        pytest.param(
+            Example(
+                "FAIL",
+                "\n".join(
+                    [
+                        "spec:",
+                        "  containers: [{name: server}]",
+                    ]
+                ),
+                False,
+            ),
+            id="no-profile-at-all",
+        ),
+    ],
+)
+def test_small_case(example: Example) -> None:
+    check_example(rule, example)
