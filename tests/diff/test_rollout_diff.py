@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import run_cli
 from tests.diff.conftest import edit
-from tests.generator.conftest import run_cli
 
 IRIS = "models/iris-classifier/model.yaml"
 CANARY = "canary by Argo Rollouts: 10% → 50%, 5m per step (maxSurge 25%)"

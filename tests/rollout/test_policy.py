@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from generator.policy.engine import OverlayContext, check_objects
-from tests.generator.conftest import RepoFactory, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import RepoFactory
 from tests.rollout.test_render import CANARY_MODEL, _built, _platform
 
 Objects = list[dict[str, Any]]

@@ -16,7 +16,8 @@ from generator.layout import RepoLayout
 from generator.pipeline import make_plan
 from generator.render.rollout_argo import analysis_template, rollout
 from generator.verify import crdschema
-from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml, run_cli
+from tests.conftest import run_cli
+from tests.generator.conftest import ENVIRONMENTS_YAML, RepoFactory, model_yaml
 
 PROJECT = Path(__file__).resolve().parents[2]
 PROD_MONITORED = '    quota: {cpu: "32", memory: 128Gi, gpus: 4, pods: 100}\n'
