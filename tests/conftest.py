@@ -36,3 +36,9 @@ RunCli = Callable[..., Outcome]
 def run_cli_fixture() -> RunCli:
     """``run_cli(*args, root=...)`` as a fixture, for modules that take it that way."""
     return run_cli
+
+
+@pytest.fixture(autouse=True)
+def _outside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default --format is github under GitHub Actions; tests that want it set it."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)

@@ -193,14 +193,6 @@ def affected(base: Mapping[str, str], head: Mapping[str, str]) -> list[str]:
     return sorted(key for key in set(base) | set(head) if base.get(key) != head.get(key))
 
 
-class InvalidSides(Exception):
-    """Either side's inputs are invalid or do not build: exit 1 with every problem."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} problem(s)")
-
-
 def environment_order(side: Side) -> list[str]:
     if side.plan is None or side.plan.platform is None:
         return []

@@ -11,12 +11,8 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import click
-from click.testing import CliRunner
-
-from generator.cli.build import build_command
-from generator.cli.promote import promote_command
 from generator.delivery.registry import MANIFEST_TYPES
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "scripts" / "e2e" / "services.sh"
@@ -65,24 +61,10 @@ def make_workspace(target: Path, model: str, registry: str) -> Path:
     return target
 
 
-class _Obj:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-
 def mlgitops(root: Path, *args: str) -> tuple[int, str, str]:
-    """Through the real CLI group once it registers the command; the command alone before."""
-    from generator.cli import main
-
-    runner = CliRunner()
-    if args[0] in main.commands:
-        result = runner.invoke(main, ["--root", str(root), *args])
-    else:
-        command: click.Command = {"build": build_command, "promote": promote_command}[args[0]]
-        result = runner.invoke(command, list(args[1:]), obj=_Obj(root))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+    """``mlgitops --root ROOT ARGS`` through the one run_cli."""
+    outcome = run_cli(*args, root=root)
+    return outcome.exit_code, outcome.stdout, outcome.stderr
 
 
 def registry_digest(registry_address: str, repository: str, tag: str) -> str:

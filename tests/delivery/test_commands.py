@@ -4,12 +4,13 @@ import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import click
 import pytest
-from click.testing import CliRunner
 
 from generator.cli.build import build_command
 from generator.cli.promote import promote_command
 from generator.load.release import HEADER, Pin, Release, read_release, write_release
+from tests.conftest import run_cli
 
 ARTIFACT = b"not really onnx"
 SHA = hashlib.sha256(ARTIFACT).hexdigest()
@@ -57,14 +58,11 @@ def root(tree: Tree) -> Path:
     )
 
 
-class Obj:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-
-def invoke(command: object, root: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(command, list(args), obj=Obj(root))  # type: ignore[arg-type]
-    return result.exit_code, result.stdout, result.stderr
+def invoke(command: click.Command, root: Path, *args: str) -> tuple[int, str, str]:
+    """``mlgitops --root ROOT COMMAND ARGS`` through the one run_cli."""
+    assert command.name is not None
+    outcome = run_cli(command.name, *args, root=root)
+    return outcome.exit_code, outcome.stdout, outcome.stderr
 
 
 def test_promote_moves_the_pin_and_prints_the_change(root: Path) -> None:
