@@ -1,6 +1,7 @@
 """Serving benchmark: mlgitops-serve against MLServer on the iris example, driven by wrk.
 
     python -m bench.serving          (make bench-serving)
+    python -m bench.serving --monitoring-only   (drift monitoring on vs off only)
 
 Both servers run on loopback on this machine, sharing its cores with wrk. Ours first gets a
 short probe per worker setting and keeps its best, as a Deployment runs one setting; MLServer
@@ -46,6 +47,12 @@ OURS = {
 # The issue's target: at least this many times MLServer's requests/s, with p99 no worse.
 TARGET_RATIO = 2.0
 MLSERVER = {"parallel_workers=0": 0, "parallel_workers=1": 1, "parallel_workers=2": 2}
+# Drift monitoring (serving.drift) on vs off: the same server and setting, with and without
+# MODEL_PROFILE; the issue's budget is at most 5 % fewer requests/s at c=8 with 1 and 64 rows.
+MONITORING_SCENARIOS = [(8, 1), (8, 64)]
+MONITORING_ROUNDS = int(os.environ.get("BENCH_MONITORING_ROUNDS", "5"))
+MONITORING_SETTING = "2 workers x 1 thread"
+MONITORING_BUDGET = 0.05
 
 
 @dataclass
@@ -227,6 +234,65 @@ def best_setting(settings: Mapping[str, dict[str, str]], work: Path) -> str:
     return max(scores, key=lambda k: scores[k])
 
 
+def monitoring_overhead(work: Path) -> dict[str, object]:
+    """Requests/s with drift counting on and off, interleaved (on, off, off, on, ...) over
+    several rounds so that the shared machine's drift hits both alike; medians compared."""
+    env = OURS[MONITORING_SETTING]
+    profile = {"MODEL_PROFILE": str(MODEL_DIR / "profile.json")}
+    runs: dict[tuple[str, int, int], list[float]] = {}
+    with ours({**env, **profile}, work) as on_url, ours(env, work) as off_url:
+        urls = {"on": on_url, "off": off_url}
+        for round_index in range(MONITORING_ROUNDS):
+            order = ("on", "off") if round_index % 2 == 0 else ("off", "on")
+            for concurrency, rows in MONITORING_SCENARIOS:
+                for mode in order:
+                    wrk(urls[mode], concurrency, rows, 1, work)
+                    rps = wrk(urls[mode], concurrency, rows, DURATION_S, work)["requests_per_s"]
+                    runs.setdefault((mode, concurrency, rows), []).append(rps)
+                    print(
+                        f"monitoring {mode:3s} round {round_index + 1} c={concurrency} "
+                        f"rows={rows:<3d} {rps:8.0f} req/s",
+                        flush=True,
+                    )
+    scenarios = []
+    for concurrency, rows in MONITORING_SCENARIOS:
+        on = float(np.median(runs[("on", concurrency, rows)]))
+        off = float(np.median(runs[("off", concurrency, rows)]))
+        loss = 1 - on / off
+        scenarios.append(
+            {
+                "concurrency": concurrency,
+                "rows": rows,
+                "on_requests_per_s": round(on, 1),
+                "off_requests_per_s": round(off, 1),
+                "on_runs": runs[("on", concurrency, rows)],
+                "off_runs": runs[("off", concurrency, rows)],
+                "fewer_requests_per_s": round(loss, 4),
+                "target_met": loss <= MONITORING_BUDGET,
+            }
+        )
+    return {
+        "setting": MONITORING_SETTING,
+        "rounds": MONITORING_ROUNDS,
+        "budget": MONITORING_BUDGET,
+        "scenarios": scenarios,
+    }
+
+
+def monitoring_table(overhead: dict[str, object]) -> str:
+    lines = [
+        f"{'monitoring':16s} {'on req/s':>9s} {'off req/s':>9s} {'fewer':>7s}  target (<= 5 %)"
+    ]
+    for row in overhead["scenarios"]:  # type: ignore[attr-defined]
+        plural = "s" if row["rows"] != 1 else ""
+        lines.append(
+            f"{'c=' + str(row['concurrency']) + ', ' + str(row['rows']) + ' row' + plural:16s} "
+            f"{row['on_requests_per_s']:9.0f} {row['off_requests_per_s']:9.0f} "
+            f"{row['fewer_requests_per_s']:7.1%}  {'met' if row['target_met'] else 'MISSED'}"
+        )
+    return "\n".join(lines)
+
+
 def compare(points: list[Point]) -> list[dict[str, object]]:
     """Ours against MLServer's best setting, scenario by scenario."""
     rows = []
@@ -299,6 +365,15 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"{tool} is missing: run `make serving-deps`", file=sys.stderr)
             return 2
+    if sys.argv[1:] == ["--monitoring-only"]:
+        # Only the monitoring on/off point, merged into the last full result.
+        with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+            overhead = monitoring_overhead(Path(tmp))
+        print(monitoring_table(overhead))
+        path = RESULTS / "serving.json"
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**previous, "monitoring": overhead}, indent=2) + "\n")
+        return 0
     if not (BENCH_VENV / "bin" / "mlserver").exists():
         print("MLServer is missing: run `make bench-serving-deps`", file=sys.stderr)
         return 2
@@ -332,10 +407,12 @@ def main() -> int:
                     )
                 for candidates in measured.values():
                     points.append(max(candidates, key=lambda p: p.requests_per_s))
+        overhead = monitoring_overhead(work)
     floor = onnxruntime_floor()
     print(f"ONNX Runtime in-process floor: {floor}")
     comparison = compare(points)
     print(table(comparison))
+    print(monitoring_table(overhead))
     result = {
         "machine": {"cpus": os.cpu_count(), "duration_s_per_point": DURATION_S},
         "ours_setting": our_best,
@@ -343,6 +420,7 @@ def main() -> int:
         "onnxruntime_floor": floor,
         "comparison": comparison,
         "points": [asdict(p) for p in points],
+        "monitoring": overhead,
     }
     (RESULTS / "serving.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(points, RESULTS / "serving.png")

@@ -1,7 +1,7 @@
 """CPU cost per inference request of mlgitops-serve, measured so that a busy machine matters little.
 
     python -m bench.serving_cpu [--label NAME] [--requests N] [--seconds S] [--repeat R]
-                                [--no-server]
+                                [--no-server] [--model-profile PATH] [--monitoring-ab]
 
 Two measurements, both in CPU time rather than wall time, because on two shared cores CPU per
 request is what limits throughput and other jobs inflate wall time but not our own CPU time:
@@ -95,7 +95,7 @@ def _call(app: Wsgi, path: str, payload: bytes) -> str:
     return status
 
 
-def in_process(requests: int, repeat: int, work: Path) -> dict[str, float]:
+def in_process(requests: int, repeat: int, work: Path, profile: str = "") -> dict[str, float]:
     """CPU microseconds per request through the WSGI app, per scenario."""
     # prometheus-client picks its multiprocess store when first imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(work / "metrics")
@@ -109,7 +109,9 @@ def in_process(requests: int, repeat: int, work: Path) -> dict[str, float]:
     root = logging.getLogger()
     root.handlers[:] = [sink]
     root.setLevel(logging.INFO)
-    settings = Settings(model_path=str(MODEL), model_name="iris", workers=2, threads=4)
+    settings = Settings(
+        model_path=str(MODEL), model_name="iris", workers=2, threads=4, model_profile=profile
+    )
     app: Wsgi = create_app(settings)
     out = {}
     for name, path, payload in IN_PROCESS:
@@ -172,6 +174,47 @@ def _wrk(url: str, concurrency: int, rows: int, seconds: int, work: Path) -> tup
     if re.search(r"Non-2xx or 3xx responses", out):
         raise RuntimeError(f"wrk saw errors:\n{out}")
     return count, rps
+
+
+def monitoring_ab(requests: int, rounds: int, work: Path, profile: str) -> dict[str, Any]:
+    """CPU us per request with drift counting on and off in one process (the data plane's
+    monitor swapped in and out), interleaved rounds, the queued counts flushed in each round:
+    the same server, so only the monitoring differs. Lowest and median per mode."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(work / "ab-metrics")
+    (work / "ab-metrics").mkdir()
+    from serving.app import create_app
+    from serving.settings import Settings
+
+    settings = Settings(
+        model_path=str(MODEL), model_name="iris", workers=2, threads=4, model_profile=profile
+    )
+    app: Any = create_app(settings)
+    plane = app.extensions["dataplane"]
+    monitor = plane.monitor
+    out: dict[str, Any] = {}
+    for name, path, payload in IN_PROCESS[:2]:
+        for _ in range(300):
+            _call(app, path, payload)
+        runs: dict[str, list[float]] = {"on": [], "off": []}
+        for index in range(rounds):
+            for mode in ("on", "off") if index % 2 == 0 else ("off", "on"):
+                plane.monitor = monitor if mode == "on" else None
+                started = time.process_time()
+                for _ in range(requests):
+                    _call(app, path, payload)
+                monitor.flush()
+                runs[mode].append((time.process_time() - started) / requests * 1e6)
+        low = {mode: min(values) for mode, values in runs.items()}
+        out[name] = {
+            "on_us": round(low["on"], 1),
+            "off_us": round(low["off"], 1),
+            "more_cpu": round(low["on"] / low["off"] - 1, 4),
+            "on_median_us": round(sorted(runs["on"])[rounds // 2], 1),
+            "off_median_us": round(sorted(runs["off"])[rounds // 2], 1),
+        }
+        print(f"monitoring on/off {name}: {out[name]}", flush=True)
+    plane.monitor = monitor
+    return out
 
 
 def under_load(
@@ -244,14 +287,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-server", action="store_true", help="in-process only")
     parser.add_argument("--workers", default="2", help="WORKERS of the server")
     parser.add_argument("--threads", default="1", help="THREADS of the server")
+    parser.add_argument(
+        "--model-profile", default="", help="MODEL_PROFILE: drift counting on (docs/monitoring.md)"
+    )
+    parser.add_argument(
+        "--monitoring-ab",
+        action="store_true",
+        help="only: drift counting on vs off in one process (needs --model-profile)",
+    )
     args = parser.parse_args(argv)
+    if args.monitoring_ab:
+        with tempfile.TemporaryDirectory(prefix="bench-serving-cpu-") as tmp:
+            ab = monitoring_ab(args.requests, 10, Path(tmp), args.model_profile)
+        path = RESULTS / "serving_cpu.json"
+        results = json.loads(path.read_text()) if path.exists() else {}
+        results.setdefault("runs", {})[args.label] = {
+            "commit": _git_commit(),
+            "load_average": os.getloadavg()[0],
+            "monitoring_ab_cpu_us": ab,
+        }
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
     server_env = {"WORKERS": args.workers, "THREADS": args.threads}
+    if args.model_profile:
+        server_env["MODEL_PROFILE"] = args.model_profile
     with tempfile.TemporaryDirectory(prefix="bench-serving-cpu-") as tmp:
         work = Path(tmp)
         run: dict[str, Any] = {
             "commit": _git_commit(),
             "load_average": os.getloadavg()[0],
-            "in_process_us": in_process(args.requests, args.repeat, work),
+            "in_process_us": in_process(args.requests, args.repeat, work, args.model_profile),
         }
         if not args.no_server:
             run["server_env"] = server_env

@@ -29,6 +29,10 @@ class RepoLayout:
     def model_file(self, name: str) -> Path:
         return self.model_dir(name) / "model.yaml"
 
+    def profile_file(self, name: str) -> Path:
+        """The model's reference profile for drift monitoring (``mlgitops profile``)."""
+        return self.model_dir(name) / "profile.json"
+
     def release_file(self, name: str) -> Path:
         return self.model_dir(name) / "release.yaml"
 

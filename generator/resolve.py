@@ -12,7 +12,7 @@ from generator.load.modelspec import ModelSource, SecretRef
 from generator.load.platform import Environment, NodePool, Platform, Quota, SyncPolicy
 from generator.load.release import Pin
 from generator.load.yamlsource import Document, PathKey
-from generator.rollout import DEFAULT_PSI_THRESHOLD, RolloutSpec, rollout_spec
+from generator.rollout import RolloutSpec, rollout_spec
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,14 @@ class Resolved:
     secret_refs: tuple[SecretRef, ...]
     slo_latency_p99_ms: int = 100
     slo_error_ratio: float = 0.01
+    slo_min_accuracy: float | None = None
     rollout: RolloutSpec = field(default_factory=RolloutSpec)
-    # Drift monitoring (spec.monitoring.drift), as the drift engineer's branch names it.
     drift_enabled: bool = False
-    drift_psi_threshold: float = DEFAULT_PSI_THRESHOLD
+    drift_psi_threshold: float = 0.2
+    drift_window: str = "1h"
+    drift_for: str = "15m"
+    drift_features: tuple[str, ...] = ()
+    """Profile feature names the drift rules watch; empty: every feature."""
 
     @property
     def node_pool(self) -> NodePool:
@@ -91,6 +95,7 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
     spec = merged_tunables(model, env)
     scaling = spec["scaling"]
     logging = spec["logging"]
+    drift = spec["monitoring"]["drift"]
     return Resolved(
         model=model.name,
         owner=model.owner,
@@ -117,11 +122,13 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         secret_refs=model.secret_refs,
         slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
         slo_error_ratio=spec["slo"]["errorRatio"],
+        slo_min_accuracy=spec["slo"].get("minAccuracy"),
         rollout=rollout_spec(spec),
-        drift_enabled=bool(spec.get("monitoring", {}).get("drift", {}).get("enabled", False)),
-        drift_psi_threshold=float(
-            spec.get("monitoring", {}).get("drift", {}).get("psiThreshold", DEFAULT_PSI_THRESHOLD)
-        ),
+        drift_enabled=drift["enabled"],
+        drift_psi_threshold=drift["psiThreshold"],
+        drift_window=drift["window"],
+        drift_for=drift["for"],
+        drift_features=tuple(drift.get("features", ())),
     )
 
 

@@ -20,7 +20,6 @@ NO_CONTROLLER = "none"
 ARGO_ROLLOUTS = "argo-rollouts"
 FLAGGER = "flagger"
 DEFAULT_SURGE = "25%"
-DEFAULT_PSI_THRESHOLD = 0.2
 
 
 @dataclass(frozen=True)

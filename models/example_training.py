@@ -145,6 +145,14 @@ def warn_if_stale(folder: Path, digest: str) -> None:
         print(f"note: update spec.artifact.sha256 in {manifest} to {digest}", file=sys.stderr)
 
 
+def write_reference(folder: Path, x_train: np.ndarray, names: Sequence[str]) -> None:
+    """Write ``folder``/reference.csv: the training inputs under a header of feature names
+    (lower-case, ``_`` for anything else), the reference data of ``mlgitops profile``."""
+    header = [re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") for name in names]
+    lines = [",".join(header)] + [",".join(repr(float(v)) for v in row) for row in x_train]
+    (folder / "reference.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def write_onnx(folder: Path, serialized: bytes, summary: str) -> None:
     """Write ``folder``/model.onnx, print ``summary`` and the sha256 for model.yaml."""
     (folder / "model.onnx").write_bytes(serialized)

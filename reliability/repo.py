@@ -77,14 +77,15 @@ def small_repo(root: Path, files: Mapping[str, str | bytes] | None = None) -> Pa
 
 
 def example_repo(root: Path) -> Path:
-    """The project's own inputs (three real ONNX models, three environments), no output."""
+    """The project's own inputs (three real ONNX models and their profiles, three
+    environments), no output."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "environments.yaml", root / "environments.yaml")
     for name in EXAMPLE_MODELS:
         folder = root / "models" / name
         folder.mkdir(parents=True)
         for entry in (REPO / "models" / name).iterdir():
-            if entry.suffix in (".yaml", ".onnx"):
+            if entry.suffix in (".yaml", ".onnx") or entry.name == "profile.json":
                 shutil.copy2(entry, folder / entry.name)
     return root
 

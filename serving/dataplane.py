@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 from prometheus_client import Gauge, Histogram
 
-from serving import codecs, metrics
+from serving import codecs, drift, metrics
 from serving.errors import BadRequest, ModelNotFound, ModelNotReady
 from serving.model import InputRejected, OnnxModel
 from serving.settings import Settings
@@ -34,6 +35,19 @@ def _server_version() -> str:
         return "0+unknown"
 
 
+def _feedback_output(body: bytes, header_length: str | None, default: str) -> str:
+    """``parameters.output`` of a feedback request (which output the ground truth is for)."""
+    head = body
+    if header_length is not None and header_length.isdigit():
+        head = body[: int(header_length)]
+    doc = codecs.parse_json(head)
+    params = doc.get("parameters") if isinstance(doc, dict) else None
+    output = params.get("output", default) if isinstance(params, dict) else default
+    if not isinstance(output, str):
+        raise BadRequest("parameters.output must be the name of a model output")
+    return output
+
+
 class DataPlane:
     """Holds the one model of this process; a load failure is kept, reported, never raised."""
 
@@ -46,6 +60,7 @@ class DataPlane:
         self._serving = serving
         self.model: OnnxModel | None = None
         self.load_error: str | None = None
+        self.monitor: drift.DriftMonitor | None = None
         self._server_metadata = codecs.dumps(
             {"name": SERVER_NAME, "version": _server_version(), "extensions": EXTENSIONS}
         )
@@ -82,6 +97,12 @@ class DataPlane:
             )
         else:
             metrics.MODEL_LOAD_SECONDS.labels(self.name).set(self.model.load_seconds)
+            drift.prepare_feedback(
+                self.name, [(s.name, s.datatype.dtype) for s in self.model.outputs]
+            )
+            self.monitor = drift.load_monitor(
+                self.settings.model_profile, self.name, self.settings.model_path
+            )
             log.info(
                 "model %s version %s loaded from %s in %.3f s with providers %s",
                 self.name,
@@ -138,6 +159,8 @@ class DataPlane:
         except InputRejected as e:
             raise BadRequest(f"the model rejected the input: {e}") from e
         self._inference_latency.observe(time.perf_counter() - started)
+        if self.monitor is not None:
+            self.monitor.observe(feeds, dict(zip(names, results, strict=True)))
         return results
 
     def infer(
@@ -176,3 +199,41 @@ class DataPlane:
         (array,) = self._run(model, feeds, [first])
         rows = next(iter(feeds.values())).shape[0]
         return codecs.encode_predictions(array), rows
+
+    def feedback(
+        self, name: str, version: str | None, body: bytes, header_length: str | None
+    ) -> bytes:
+        """Ground truth for earlier predictions: tensors ``predicted`` and ``actual`` shaped
+        like the output named by ``parameters.output`` (default: the model's first output)."""
+        self._resolve(name, version)
+        model = self._loaded()
+        output = _feedback_output(body, header_length, model.outputs[0].name)
+        spec = model.output_by_name.get(output)
+        if spec is None:
+            raise BadRequest(
+                f"parameters.output '{output}' is not an output of this model "
+                f"(outputs: {', '.join(model.output_by_name)})"
+            )
+        tensor = replace(spec, name="")
+        specs = {part: replace(tensor, name=part) for part in ("predicted", "actual")}
+        request = codecs.decode_infer_request(body, header_length, specs)
+        predicted, actual = request.inputs["predicted"], request.inputs["actual"]
+        if predicted.shape != actual.shape:
+            raise BadRequest(
+                f"'predicted' has shape {list(predicted.shape)} but 'actual' "
+                f"{list(actual.shape)}: give one actual value per prediction"
+            )
+        score = drift.score_feedback(self.name, output, predicted, actual)
+        return codecs.dumps(
+            {
+                "model_name": self.name,
+                "output": output,
+                "rows": score.rows,
+                **({"correct": score.correct} if score.correct is not None else {}),
+                **(
+                    {"absolute_error": score.absolute_error}
+                    if score.absolute_error is not None
+                    else {}
+                ),
+            }
+        )

@@ -70,6 +70,14 @@ def infer(name: str, version: str | None = None) -> Response:
     return response
 
 
+@api.post("/v2/models/<name>/feedback")
+@api.post("/v2/models/<name>/versions/<version>/feedback")
+def feedback(name: str, version: str | None = None) -> Response:
+    return _json(
+        _plane().feedback(name, version, request.get_data(), request.headers.get(BINARY_HEADER))
+    )
+
+
 @api.post("/v1/models/<name>:predict")
 def predict_v1(name: str) -> Response:
     body, g.rows = _plane().predict_v1(name, request.get_data())

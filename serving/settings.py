@@ -61,6 +61,9 @@ class Settings:
     graceful_timeout: float = 30.0
     """After draining, how long in-flight requests may take before workers are killed
     (GRACEFUL_TIMEOUT)."""
+    model_profile: str = ""
+    """Reference profile of the model (MODEL_PROFILE, profile.json from ``mlgitops profile``);
+    set: inputs and predictions are counted per profile bin (`serving.drift`). Empty: off."""
     metrics_dir: str = ""
     """Prometheus multiprocess directory (PROMETHEUS_MULTIPROC_DIR); wiped at start."""
 
@@ -115,6 +118,7 @@ _ENV_NAMES = {
     "drain_seconds": "DRAIN_SECONDS",
     "graceful_timeout": "GRACEFUL_TIMEOUT",
     "metrics_dir": "PROMETHEUS_MULTIPROC_DIR",
+    "model_profile": "MODEL_PROFILE",
 }
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from generator.check.monitoring import check_monitoring
 from generator.check.rollout import check_rollout
 from generator.digest import file_sha256
 from generator.layout import RepoLayout
@@ -20,7 +21,7 @@ SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "P
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
-    | {"ORT_PROVIDERS", "LOG_LEVEL"}
+    | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE"}
 )
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
 # own namespaces hold their credentials: the AppProject would let every model deploy there.
@@ -143,6 +144,7 @@ def check_model(
         return
     yield from folder_name_problems(model)
     yield from check_artifact(layout, model)
+    yield from check_monitoring(layout, model, platform)
     yield from check_model_rules(model, platform, known_rules)
 
 

@@ -15,6 +15,7 @@ from generator.cli.generate import generate
 from generator.cli.init import init
 from generator.cli.options import FORMATS, Options, default_format
 from generator.cli.policy import policy
+from generator.cli.profile import profile
 from generator.cli.promote import promote_command
 from generator.cli.render import render
 from generator.cli.rollback import rollback_command
@@ -68,5 +69,6 @@ for command in (
     build_command,
     promote_command,
     rollback_command,
+    profile,
 ):
     main.add_command(command)

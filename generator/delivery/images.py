@@ -170,6 +170,11 @@ def build_model_image(
     """``artifact`` is repository-relative; the caller has checked its sha256 already."""
     model_dir = RepoLayout(root).relative(RepoLayout(root).model_dir(name))
     extra = {f"{model_dir}/{MODEL_ARTIFACT_NAME}": (root / artifact).read_bytes()}
+    # The reference profile travels beside the artifact; the server finds it through
+    # MODEL_PROFILE (serving/Dockerfile.model).
+    profile = RepoLayout(root).profile_file(name)
+    if profile.is_file():
+        extra[f"{model_dir}/{profile.name}"] = profile.read_bytes()
     context = context_tar(root, [MODEL_DOCKERFILE], extra)
     args = {
         "RUNTIME_IMAGE": runtime,

@@ -19,6 +19,7 @@ TUNABLE_FIELDS = (
     "config",
     "slo",
     "rollout",
+    "monitoring",
 )
 
 

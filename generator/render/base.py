@@ -19,6 +19,11 @@ from generator.resolve import Resolved
 Object = dict[str, Any]
 
 
+MODEL_PROFILE_PATH = "/models/profile.json"
+"""Where serving/Dockerfile.model puts the model's profile.json: MODEL_PROFILE names it where
+drift monitoring is on (the server then counts; without the variable it does not)."""
+
+
 def server_config(spec: Resolved) -> dict[str, str]:
     """Environment of the server container (the serving runtime's public contract)."""
     return {
@@ -29,6 +34,7 @@ def server_config(spec: Resolved) -> dict[str, str]:
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
         "ORT_PROVIDERS": "CPUExecutionProvider",
+        **({"MODEL_PROFILE": MODEL_PROFILE_PATH} if spec.drift_enabled else {}),
         **dict(spec.config),
     }
 

@@ -13,19 +13,19 @@ the Prometheus Operator's ``service`` label names.
 
 PSI over bins i with shares c_i (canary) and s_i (stable) is sum((c_i - s_i) * ln(c_i / s_i)),
 as in Yurdakul, "Statistical Properties of Population Stability Index" (2018). A bin one side
-never saw counts as a share of 0, floored at 1e-4 so the logarithm stays finite (a common
-practice; an empty bin then still adds a large term, as it should).
+never saw counts as a share of 0, floored at drift monitoring's epsilon (1e-4) so the logarithm
+stays finite, as its own PSI rules do; an empty bin then still adds a large term, as it should.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.render.drift import EPSILON as PSI_FLOOR
+from generator.render.drift import PREDICTION_BINS
 from generator.render.monitoring import INFERENCE_ROUTES, REQUEST_DURATION, REQUESTS
 from generator.resolve import Resolved
 
-PREDICTION_BINS = "mlgitops_model_prediction_bin_total"  # drift monitoring's counter
-PSI_FLOOR = 0.0001
 ERROR_RATIO = "error-ratio"
 LATENCY_P99 = "latency-p99"
 PREDICTION_PSI = "prediction-psi"

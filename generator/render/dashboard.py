@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from generator.render.drift import drift_panels
 from generator.render.labels import model_labels
 from generator.render.monitoring import (
     INFERENCE_DURATION,
@@ -112,6 +113,7 @@ def panels(spec: Resolved) -> list[Object]:
             ],
         ),
     ]
+    specs += drift_panels(spec)
     if spec.gpus:
         specs.append(
             (

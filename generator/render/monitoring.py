@@ -118,9 +118,10 @@ def restarts_expr(spec: Resolved) -> str:
     return f"increase({RESTARTS}{{{pod_selector(spec)}}}[30m]) > 2"
 
 
-def _alert(
+def alert_rule(
     spec: Resolved, name: str, expr: str, duration: str, severity: str, summary: str
 ) -> Object:
+    """One alerting rule, labelled with the model, its owner and the environment."""
     return {
         "alert": name,
         "expr": expr,
@@ -142,7 +143,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
         {
             "name": f"mlgitops.{model}",
             "rules": [
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelNotReady",
                     not_ready_expr(spec),
@@ -151,7 +152,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
                     f"{model} in {env}: a replica has not had the model loaded for 5 minutes, "
                     "or no replica is scraped at all",
                 ),
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelErrorRatioHigh",
                     error_ratio_expr(spec),
@@ -160,7 +161,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
                     f"{model} in {env}: more than {spec.slo_error_ratio:.2%} of inference "
                     "requests fail with 5xx (spec.slo.errorRatio)",
                 ),
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelLatencyP99High",
                     latency_p99_expr(spec),
@@ -169,7 +170,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
                     f"{model} in {env}: p99 inference latency above "
                     f"{spec.slo_latency_p99_ms} ms (spec.slo.latencyP99Ms)",
                 ),
-                _alert(
+                alert_rule(
                     spec,
                     "MLModelPodsRestarting",
                     restarts_expr(spec),
@@ -183,6 +184,8 @@ def rule_groups(spec: Resolved) -> list[Object]:
 
 
 def prometheus_rule(spec: Resolved) -> Object:
+    from generator.render.drift import drift_rule_groups  # it builds on this module
+
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -190,7 +193,7 @@ def prometheus_rule(spec: Resolved) -> Object:
             "name": spec.model,
             "labels": model_labels(spec.model, spec.owner, spec.version),
         },
-        "spec": {"groups": rule_groups(spec)},
+        "spec": {"groups": rule_groups(spec) + drift_rule_groups(spec)},
     }
 
 

@@ -103,6 +103,8 @@ def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -
         ]
     base_config, env_config = server_config(base), server_config(spec)
     changed = {k: v for k, v in env_config.items() if base_config.get(k) != v}
+    # A merge cannot delete a key: one the environment drops is set empty (the server's unset).
+    changed.update({k: "" for k in base_config if k not in env_config})
     if changed:
         kustomization["configMapGenerator"] = [
             {

@@ -19,7 +19,7 @@ from pathlib import Path
 # The script runs as `python models/diabetes-regressor/train.py`: make models/ importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from example_training import check_regressor, fit, split, to_onnx, write_onnx
+from example_training import check_regressor, fit, split, to_onnx, write_onnx, write_reference
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
@@ -34,6 +34,7 @@ def main() -> None:
     serialized = to_onnx(regressor, name=NAME, n_features=10, description=description)
     check_regressor(serialized, regressor, x_test, "variable")
     r2 = float(regressor.score(x_test, y_test))
+    write_reference(HERE, x_train, load_diabetes().feature_names)
     write_onnx(HERE, serialized, f"{NAME}: test R^2 {r2:.4f} on {len(y_test)} samples")
 
 

@@ -22,7 +22,16 @@ from pathlib import Path
 # The script runs as `python models/digits-classifier/train.py`: make models/ importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from example_training import SEED, check_classifier, fit, scaled, split, to_onnx, write_onnx
+from example_training import (
+    SEED,
+    check_classifier,
+    fit,
+    scaled,
+    split,
+    to_onnx,
+    write_onnx,
+    write_reference,
+)
 from sklearn.datasets import load_digits
 from sklearn.neural_network import MLPClassifier
 
@@ -42,6 +51,7 @@ def main() -> None:
     )
     check_classifier(serialized, pipeline, x_test, ("label", "probabilities"))
     accuracy = float(pipeline.score(x_test, y_test))
+    write_reference(HERE, x_train, load_digits().feature_names)
     write_onnx(HERE, serialized, f"{NAME}: test accuracy {accuracy:.4f} on {len(y_test)} samples")
 
 

@@ -24,7 +24,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import joblib
-from example_training import SEED, check_classifier, fit, scaled, split, to_onnx, write_onnx
+from example_training import (
+    SEED,
+    check_classifier,
+    fit,
+    scaled,
+    split,
+    to_onnx,
+    write_onnx,
+    write_reference,
+)
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
@@ -43,6 +52,7 @@ def main() -> None:
     check_classifier(serialized, pipeline, x_test, ("label", "probabilities"))
     joblib.dump(pipeline, HERE / "model.joblib")
     accuracy = float(pipeline.score(x_test, y_test))
+    write_reference(HERE, x_train, load_iris().feature_names)
     write_onnx(HERE, serialized, f"{NAME}: test accuracy {accuracy:.4f} on {len(y_test)} samples")
 
 

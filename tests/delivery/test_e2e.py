@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,7 +108,9 @@ def test_image_carries_provenance_labels(workspace: Path, pushed: str) -> None:
 
 
 @contextmanager
-def serving(reference: str, model: str) -> Iterator[tuple[triton.InferenceServerClient, Any]]:
+def serving(
+    reference: str, model: str, **extra_env: str
+) -> Iterator[tuple[triton.InferenceServerClient, Any]]:
     """Run the image as the generated Deployment runs it (read-only root, writable /tmp only,
     no capabilities) on a free port, and yield a client once it is ready, and the container."""
     port = free_port()
@@ -122,6 +125,7 @@ def serving(reference: str, model: str) -> Iterator[tuple[triton.InferenceServer
             "MODEL_NAME": model,
             "MODEL_VERSION": "1.0.0",
             "WORKERS": "1",
+            **extra_env,
         },
         read_only=True,
         tmpfs={"/tmp": "rw,size=64m"},
@@ -281,3 +285,36 @@ def test_gpu_environments_run_the_gpu_digest(gpu_workspace: Path, gpu_pushed: Pi
     }
     for env, reference in expected.items():
         assert f"image: {reference}\n" in kustomize(gpu_workspace / "overlays" / env / GPU_MODEL)
+
+
+def test_the_image_carries_the_profile_and_counts_drift(workspace: Path, pushed: str) -> None:
+    """profile.json travels next to model.onnx; with MODEL_PROFILE, as the generated ConfigMap
+    sets it where drift is on, the image counts inputs."""
+    reference = f"{_repository(workspace)}@{pushed}"
+    with serving(reference, MODEL, MODEL_PROFILE="/models/profile.json") as (server, container):
+        request = triton.InferInput("input", list(SAMPLES.shape), "FP32")
+        request.set_data_from_numpy(SAMPLES)
+        server.infer(MODEL, [request])
+        port = next(
+            e.split("=", 1)[1] for e in container.attrs["Config"]["Env"] if e.startswith("PORT=")
+        )
+        counted = 0.0
+        for _ in range(50):  # counts reach /metrics within the one-second flush
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+            counted = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("mlgitops_model_input_bin_total{")
+            )
+            if counted:
+                break
+            time.sleep(0.2)
+        assert counted == SAMPLES.size
+        exit_code, output = container.exec_run(
+            [
+                "/opt/venv/bin/python",
+                "-c",
+                "import os; path = os.environ['MODEL_PROFILE']; print(path, os.path.isfile(path))",
+            ]
+        )
+        assert (exit_code, output.decode().split()) == (0, ["/models/profile.json", "True"])

@@ -18,7 +18,7 @@ from generator.render.dashboard import dashboard_config_map
 from generator.render.monitoring import prometheus_rule, rule_groups, service_monitor
 from generator.resolve import Resolved
 from generator.verify import crdschema
-from tests.promtool import promtool, promtool_test
+from tests.monitoring.promtool import promtool, run_rule_tests
 
 PROJECT = Path(__file__).resolve().parents[2]
 POD = "iris-classifier-6d4f9c7b8-x2x9z"
@@ -82,6 +82,9 @@ def test_dashboard_is_labelled_for_the_grafana_sidecar_and_shows_gpu_for_gpu_mod
         "Request latency",
         "Inference time (ONNX Runtime)",
         "Replicas",
+        "Input drift (PSI per feature)",
+        "Prediction drift (PSI per output)",
+        "Predictions: live share per class or bin vs reference",
         "GPU utilisation",
     ]
     assert "GPU utilisation" not in cpu["data"]["iris-classifier.json"]
@@ -215,7 +218,7 @@ def _test_cases(iris: Resolved, expect_firing_when_quiet: bool = False) -> list[
 def _promtool_test(
     iris: Resolved, tmp_path: Path, tests: list[dict[str, Any]]
 ) -> subprocess.CompletedProcess[str]:
-    return promtool_test(tmp_path, rule_groups(iris), tests)
+    return run_rule_tests(rule_groups(iris), tmp_path, tests)
 
 
 def test_each_alert_fires_on_its_series_and_stays_quiet_otherwise(

@@ -30,6 +30,7 @@ def iris_repo(tmp_path: Path) -> EditModel:
         folder = tmp_path / "models" / "iris-classifier"
         folder.mkdir(parents=True)
         shutil.copy(EXAMPLE / "model.onnx", folder / "model.onnx")
+        shutil.copy(EXAMPLE / "profile.json", folder / "profile.json")  # drift is on
         text = (EXAMPLE / "model.yaml").read_text(encoding="utf-8")
         (folder / "model.yaml").write_text(edit(text), encoding="utf-8")
         return tmp_path

@@ -27,7 +27,7 @@ from generator.render.rollout_argo import analysis_template, argo_sides
 from generator.render.rollout_flagger import flagger_sides, metric_templates
 from generator.resolve import Resolved
 from generator.rollout import FLAGGER
-from tests.promtool import promtool_test
+from tests.monitoring.promtool import run_rule_tests
 
 PROJECT = Path(__file__).resolve().parents[2]
 CANARY_HASH, STABLE_HASH = "7c9d8f6b5", "5f4d7c8b9"
@@ -161,7 +161,7 @@ def _queries(spec: Resolved, controller: str) -> dict[str, AnalysisMetric]:
 
 
 def _promtool(tmp_path: Path, tests: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
-    return promtool_test(tmp_path, [], tests)
+    return run_rule_tests([], tmp_path, tests)
 
 
 # scenario -> the checks that must fail on it (all others must pass)

@@ -38,5 +38,5 @@ def test_runtime_images_are_non_root_and_keep_state_in_tmp(name: str) -> None:
 def test_model_image_sets_model_path() -> None:
     text = (REPO / "serving" / "Dockerfile.model").read_text()
     assert "ARG RUNTIME_IMAGE" in text
-    assert "COPY ${MODEL_DIR}/model.onnx /models/model.onnx" in text
+    assert "COPY ${MODEL_DIR}/ /models/" in text
     assert "ENV MODEL_PATH=/models/model.onnx" in text

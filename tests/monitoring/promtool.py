@@ -1,5 +1,4 @@
-"""``promtool test rules`` on generated rules or queries, for the tests that need a real
-Prometheus evaluator without a server."""
+"""Running ``promtool test rules`` on rule groups: one helper for the monitoring tests."""
 
 from __future__ import annotations
 
@@ -19,13 +18,13 @@ def promtool() -> str:
     return found
 
 
-def promtool_test(
-    tmp_path: Path, groups: list[dict[str, Any]], tests: list[dict[str, Any]]
+def run_rule_tests(
+    groups: list[dict[str, Any]], tmp_path: Path, tests: list[dict[str, Any]]
 ) -> subprocess.CompletedProcess[str]:
-    """Run unit ``tests`` (promtool's test file format) against the rule ``groups``."""
+    """``promtool test rules`` of ``tests`` (evaluated every minute) against ``groups``."""
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
     spec = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(spec, width=1 << 20))
     return subprocess.run(
         [promtool(), "test", "rules", "tests.yaml"],
         capture_output=True,
