@@ -1,9 +1,10 @@
 """The canary analysis against the real model server, scraped by the real Prometheus server
 (Debian ``prometheus``): two ``mlgitops-serve`` processes stand for the stable and the canary
 pods, each scraped with the target labels the Prometheus Operator and ``podTargetLabels`` give
-a pod of the Rollout. The selectors the rendered queries use must find exactly the canary's
-inference requests in what the server really exports, and the analysis must return a verdict
-(not an empty result) on a healthy canary. The verdicts on faulty canaries are proven on
+a pod of the Rollout, and with the model's drift profile. The selectors the rendered queries
+use must find exactly the canary's inference requests in what the server really exports, and
+every check (5xx ratio, p99, prediction PSI) must return a verdict, not an empty result, on a
+healthy canary. The verdicts on faulty canaries are proven on
 recorded series in test_analysis_promql.py (the server cannot be made to fail on purpose)."""
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import yaml
 
 from generator.layout import RepoLayout
 from generator.pipeline import make_plan
-from generator.render.canary_analysis import ERROR_RATIO, LATENCY_P99
+from generator.render.canary_analysis import ERROR_RATIO, LATENCY_P99, PREDICTION_PSI
+from generator.render.drift import PREDICTION_BINS
 from generator.render.monitoring import INFERENCE_ROUTES, REQUESTS
 from generator.render.rollout_argo import analysis_template, argo_sides
 from generator.resolve import Resolved
@@ -73,7 +75,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         for side in HASHES:
             (tmp / side).mkdir()
-            servers[side] = start_server(tmp / side, EXAMPLES["iris-classifier"])
+            # As the rendered ConfigMap sets them: the model's name, and its drift profile.
+            servers[side] = start_server(
+                tmp / side,
+                EXAMPLES["iris-classifier"],
+                MODEL_NAME="iris-classifier",
+                MODEL_PROFILE=str(PROJECT / "models/iris-classifier/profile.json"),
+            )
         port = free_port()
         scrape = [
             {
@@ -138,7 +146,7 @@ def test_the_analysis_finds_the_canarys_requests_in_what_the_server_exports(
         with requests.Session() as session:
             for side, server in cluster.servers.items():
                 for _ in range(count if side == "canary" else 2 * count):
-                    url = server.url + "/v2/models/iris/infer"
+                    url = server.url + "/v2/models/iris-classifier/infer"
                     assert session.post(url, json=REQUEST, timeout=10).status_code == 200
                 # Health checks are requests too, but no inference: never counted.
                 session.get(server.url + "/v2/health/ready", timeout=10)
@@ -153,10 +161,23 @@ def test_the_analysis_finds_the_canarys_requests_in_what_the_server_exports(
 
     # A counter's series appears with its first request; rate() needs a later sample that
     # grew, so traffic comes in two rounds with a scrape between them, as it would in a step.
+    predictions = {
+        side: f'sum({PREDICTION_BINS}{{rollouts_pod_template_hash="{pod_hash}"}})'
+        for side, pod_hash in HASHES.items()
+    }
+
+    def predicted(canary: int) -> bool:
+        expected = {"canary": canary, "stable": 2 * canary}
+        values = {side: _query(cluster.prometheus, q) for side, q in predictions.items()}
+        return all(
+            v and float(v[0]["value"][1]) >= expected[side]  # type: ignore[index]
+            for side, v in values.items()
+        )
+
     send(5)
-    _wait(lambda: scraped(5), "the first requests to show up in Prometheus")
+    _wait(lambda: scraped(5) and predicted(5), "the first requests to show up in Prometheus")
     send(25)
-    _wait(lambda: scraped(30), "the other requests to show up in Prometheus")
+    _wait(lambda: scraped(30) and predicted(30), "the other requests to show up in Prometheus")
 
     verdicts = {}
     for metric in analysis_template(iris)["spec"]["metrics"]:
@@ -167,6 +188,7 @@ def test_the_analysis_finds_the_canarys_requests_in_what_the_server_exports(
         assert len(result) == 1, (metric["name"], result)
         verdicts[metric["name"]] = float(result[0]["value"][1])  # type: ignore[index]
 
-    assert set(verdicts) == {ERROR_RATIO, LATENCY_P99}
+    assert set(verdicts) == {ERROR_RATIO, LATENCY_P99, PREDICTION_PSI}
     assert verdicts[ERROR_RATIO] == 0.0
+    assert verdicts[PREDICTION_PSI] == 0.0  # the same inputs on both sides: same predictions
     assert 0 < verdicts[LATENCY_P99] < 120  # a finite p99 from the canary's own histogram
