@@ -195,8 +195,13 @@ def test_flagger_overlay_builds_and_hands_the_services_to_flagger(make_repo: Rep
 
 def test_drift_analysis_only_with_drift_monitoring_on() -> None:
     plan = make_plan(RepoLayout(PROJECT))
-    spec = next(
-        d for d in plan.deployments if (d.environment.name, d.model) == ("prod", "iris-classifier")
+    spec = replace(
+        next(
+            d
+            for d in plan.deployments
+            if (d.environment.name, d.model) == ("prod", "iris-classifier")
+        ),
+        drift_enabled=False,
     )
     names = [m["name"] for m in analysis_template(spec)["spec"]["metrics"]]
     drifting = replace(spec, drift_enabled=True, drift_psi_threshold=0.15)
