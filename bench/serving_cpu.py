@@ -228,6 +228,7 @@ def under_load(
         "MODEL_NAME": "iris",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "GRPC_PORT": str(free_port()),
         "DRAIN_SECONDS": "0",
         "PROMETHEUS_MULTIPROC_DIR": str(work / "server-metrics"),
         **server_env,

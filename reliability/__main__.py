@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reliability import faults, serverfaults
+from reliability import backend_cases, faults, serverfaults
 from reliability.corpus import cases, check_case
 from reliability.fuzz import generator_mutations, server_fuzz
 from reliability.repo import REPO
@@ -163,6 +163,20 @@ def server(c: Campaign, fuzz_examples: int, disconnects: int, sigterm_runs: int)
     c.figures["fuzz"] = fuzz
 
 
+def onnx_backend_cases(c: Campaign) -> None:
+    """Every ONNX backend node case ONNX Runtime runs in-process, through the server."""
+    cases = backend_cases.collect()
+    outcome, skipped = backend_cases.run(cases, c.scratch(), start_server)
+    print(backend_cases.table(outcome, len(cases), skipped), file=sys.stderr, flush=True)
+    c.fail("onnx backend cases", outcome.failures)
+    c.figures["backend_cases"] = {
+        "generated": len(cases),
+        "passed": dict(outcome.passed),
+        "by_datatype": dict(outcome.by_datatype),
+        "skipped": dict(skipped),
+    }
+
+
 def soak_phase(c: Campaign, seconds: int) -> None:
     result = soak(c.scratch(), seconds)
     if result["errors"]:
@@ -196,6 +210,7 @@ def main() -> int:
             "server faults and fuzzing",
             lambda: server(campaign, args.fuzz_examples, args.disconnects, args.sigterm_runs),
         ),
+        ("onnx backend cases", lambda: onnx_backend_cases(campaign)),
         ("soak", lambda: soak_phase(campaign, args.soak_seconds)),
     ]
     try:

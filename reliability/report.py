@@ -65,6 +65,7 @@ def report(f: dict[str, Any], failures: list[str], options: dict[str, Any], seco
         *(f"| server: {k} | {v} |" for k, v in f["server_faults"].items()),
         f"| SIGTERM under load (default 5 s drain) | {sig['runs']} runs, {sig['failed_during_drain']} failures during the drain |",
         f"| soak | {soak_f['requests']} requests (rate x duration), {soak_f['requests_per_s']:.0f}/s, p99 {soak_f['p99_ms']:.1f} ms, {soak_f['workers_restarted']} workers restarted |",
+        *_backend_rows(f.get("backend_cases")),
         "",
         "## How the kills are judged",
         "",
@@ -80,3 +81,17 @@ def report(f: dict[str, Any], failures: list[str], options: dict[str, Any], seco
         "",
     ]
     return "\n".join(lines)
+
+
+def _backend_rows(cases: dict[str, Any] | None) -> list[str]:
+    """The ONNX backend node cases served (`reliability.backend_cases`), when that phase ran."""
+    if not cases:
+        return []
+    passed = ", ".join(f"{client} {n}" for client, n in sorted(cases["passed"].items()))
+    types = ", ".join(f"{dt} {n}" for dt, n in sorted(cases["by_datatype"].items()))
+    not_counted = sum(cases["skipped"].values())
+    return [
+        f"| ONNX backend node cases | {cases['generated']} generated, {not_counted} outside the "
+        f"protocol or not run by ONNX Runtime in-process; passed via {passed} |",
+        f"| ONNX backend cases by datatype | {types} |",
+    ]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import Flask, Response, g, request
 
 from serving import observe
+from serving.cors import CorsMiddleware
 from serving.dataplane import DataPlane
 from serving.fastpath import InferenceFastPath
 from serving.rest import api
@@ -35,8 +36,13 @@ def create_app(
         plane = DataPlane(settings, serving=serving)
         plane.load()
     app.extensions["dataplane"] = plane
+    app.extensions["settings"] = settings
     app.register_blueprint(api)
     app.wsgi_app = InferenceFastPath(app.wsgi_app, plane, settings)  # type: ignore[method-assign]
+    if settings.cors_allowed_origins:
+        app.wsgi_app = CorsMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app, settings.cors_allowed_origins
+        )
 
     @app.before_request
     def start_timer() -> None:
@@ -57,6 +63,12 @@ def create_app(
             rows=g.get("rows"),
         )
         response.headers["X-Request-ID"] = request_id
+        if "Accept-Encoding" in req.headers and not response.direct_passthrough:
+            body, headers = observe.compress(req.environ, response.get_data(), [])
+            if headers:
+                response.set_data(body)
+                for key, value in headers:
+                    response.headers[key] = value
         return response
 
     @app.errorhandler(Exception)

@@ -22,6 +22,7 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
     parser.add_argument("--model-version", help="MODEL_VERSION")
     parser.add_argument("--host", help="HOST (default 0.0.0.0)")
     parser.add_argument("--port", type=int, help="PORT (default 8080)")
+    parser.add_argument("--grpc-port", type=int, help="GRPC_PORT (default 8081; 0: no gRPC)")
     parser.add_argument("--workers", type=int, help="WORKERS (default: CPUs)")
     parser.add_argument("--threads", type=int, help="THREADS per worker")
     parser.add_argument(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from serving.datatypes import BY_NAME, Datatype, datatype_of_array
+from serving.datatypes import BF16, BY_NAME, Datatype, datatype_of_array
 from serving.errors import BadRequest
 from serving.model import TensorSpec
 
@@ -37,6 +37,9 @@ class InferenceRequest:
     outputs: list[RequestedOutput]
     id: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    binary_output: bool = False
+    """The request's `binary_data_output` parameter: outputs not listed, or listed without
+    their own `binary_data`, travel as binary."""
 
     @property
     def rows(self) -> int:
@@ -78,13 +81,13 @@ def _shape(value: Any, name: str) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _check_against_model(
-    name: str, shape: tuple[int, ...], datatype: str, spec: TensorSpec
-) -> None:
+def check_against_model(name: str, shape: tuple[int, ...], datatype: str, spec: TensorSpec) -> None:
     if datatype != spec.datatype.name:
         raise BadRequest(
             f"input '{name}': wrong datatype {datatype}, the model expects {spec.datatype.name}"
         )
+    if spec.shape is None:
+        return  # unknown rank: ONNX Runtime's own check decides
     fits = len(shape) == len(spec.shape) and all(
         want in (-1, got) for want, got in zip(spec.shape, shape, strict=True)
     )
@@ -131,7 +134,7 @@ def _kind_fits(raw: np.ndarray, dt: Datatype) -> bool:
     return kind in "iuf"
 
 
-def _array_from_bytes(name: str, blob: bytes, shape: tuple[int, ...], dt: Datatype) -> np.ndarray:
+def array_from_bytes(name: str, blob: bytes, shape: tuple[int, ...], dt: Datatype) -> np.ndarray:
     count = math.prod(shape)
     if dt.name == "BYTES":
         items: list[bytes] = []
@@ -192,28 +195,42 @@ def decode_infer_request(
         if datatype not in BY_NAME:
             raise BadRequest(f"input '{name}': unknown datatype {datatype!r}")
         shape = _shape(tensor.get("shape"), name)
-        _check_against_model(name, shape, datatype, spec)
+        check_against_model(name, shape, datatype, spec)
         tparams = _object(tensor.get("parameters", {}), f"input '{name}': parameters")
         size = tparams.get("binary_data_size")
         if size is not None:
             if not isinstance(size, int) or size < 0 or offset + size > len(binary):
                 raise BadRequest(f"input '{name}': binary_data_size does not fit the body")
             blob = binary[offset : offset + size]
-            inputs[name] = _array_from_bytes(name, blob, shape, spec.datatype)
+            inputs[name] = array_from_bytes(name, blob, shape, spec.datatype)
             offset += size
         elif "data" in tensor:
             inputs[name] = _array_from_json(name, tensor["data"], shape, spec.datatype)
         else:
             raise BadRequest(f"input '{name}': 'data' is missing")
+    if offset != len(binary):
+        raise BadRequest(
+            f"{len(binary) - offset} bytes follow the last binary input "
+            f"(the inputs' binary_data_size add up to {offset})"
+        )
     missing = [n for n in model_inputs if n not in inputs]
     if missing:
         raise BadRequest(f"missing input: {', '.join(repr(n) for n in missing)}")
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise BadRequest("request body: 'id' must be a string")
-    default_binary = bool(params.get("binary_data_output", False))
+    default_binary = _flag(params, "binary_data_output", False, "parameters")
     outputs = _requested_outputs(doc.get("outputs"), default_binary)
-    return InferenceRequest(inputs, outputs, request_id, params)
+    return InferenceRequest(inputs, outputs, request_id, params, default_binary)
+
+
+def _flag(params: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+    """A boolean parameter; the protocol's JSON booleans only (a string "false" would be true
+    to Python, and to a client that meant false, wrong)."""
+    value = params.get(key, default)
+    if not isinstance(value, bool):
+        raise BadRequest(f"{where}: '{key}' must be true or false, got {json.dumps(value)}")
+    return value
 
 
 def _requested_outputs(value: Any, default_binary: bool) -> list[RequestedOutput]:
@@ -227,8 +244,9 @@ def _requested_outputs(value: Any, default_binary: bool) -> list[RequestedOutput
         name = out.get("name")
         if not isinstance(name, str):
             raise BadRequest(f"outputs[{index}]: 'name' must be a string")
-        oparams = _object(out.get("parameters", {}), f"output '{name}': parameters")
-        chosen.append(RequestedOutput(name, bool(oparams.get("binary_data", default_binary))))
+        where = f"output '{name}': parameters"
+        oparams = _object(out.get("parameters", {}), where)
+        chosen.append(RequestedOutput(name, _flag(oparams, "binary_data", default_binary, where)))
     return chosen
 
 
@@ -236,11 +254,20 @@ def _json_data(array: np.ndarray) -> list[Any]:
     flat = array.ravel()
     if flat.dtype.kind in "OSU":
         return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in flat]
+    if flat.dtype == BF16.dtype:
+        flat = flat.astype(np.float32)  # exact: every bfloat16 is a float32
     as_list: list[Any] = flat.tolist()
     return as_list
 
 
-def _binary_data(array: np.ndarray, dt: Datatype) -> bytes:
+def all_finite(array: np.ndarray) -> bool:
+    """Whether a float array holds no NaN or infinity (other kinds hold none)."""
+    if array.dtype.kind != "f" and array.dtype != BF16.dtype:
+        return True
+    return bool(np.isfinite(array).all())
+
+
+def binary_data(array: np.ndarray, dt: Datatype) -> bytes:
     if dt.name != "BYTES":
         return np.ascontiguousarray(array).tobytes()
     parts = []
@@ -262,21 +289,23 @@ def encode_infer_response(
     """JSON response body and, when any output travels as binary, the JSON part's length."""
     outputs = []
     blobs = []
+    finite = True
     for name, array in zip(names, arrays, strict=True):
         dt = datatype_of_array(array)
         out: dict[str, Any] = {"name": name, "datatype": dt.name, "shape": list(array.shape)}
         if name in binary_names:
-            blob = _binary_data(array, dt)
+            blob = binary_data(array, dt)
             out["parameters"] = {"binary_data_size": len(blob)}
             blobs.append(blob)
         else:
             out["data"] = _json_data(array)
+            finite = finite and all_finite(array)
         outputs.append(out)
     doc: dict[str, Any] = {"model_name": model_name, "model_version": model_version}
     if request.id is not None:
         doc["id"] = request.id
     doc["outputs"] = outputs
-    head = dumps(doc)
+    head = dumps(doc, finite=finite)
     if not blobs:
         return head, None
     return head + b"".join(blobs), len(head)
@@ -303,36 +332,29 @@ def decode_instances(body: bytes, model_inputs: Sequence[TensorSpec]) -> dict[st
             shape = np.shape(np.array(rows, dtype=np.object_))
         except ValueError as e:
             raise BadRequest(f"input '{spec.name}': instances are ragged: {e}") from e
-        _check_against_model(spec.name, tuple(shape), spec.datatype.name, spec)
+        check_against_model(spec.name, tuple(shape), spec.datatype.name, spec)
         feeds[spec.name] = _array_from_json(spec.name, rows, tuple(shape), spec.datatype)
     return feeds
 
 
 def encode_predictions(array: np.ndarray) -> bytes:
     """One prediction per instance, keeping the output's nesting below the batch axis."""
-    if array.dtype.kind in "OSU":
+    finite = all_finite(array)
+    if array.dtype.kind in "OSU" or array.dtype == BF16.dtype:
         array = np.array(_json_data(array), dtype=np.object_).reshape(array.shape)
-    return dumps({"predictions": array.tolist()})
+    return dumps({"predictions": array.tolist()}, finite=finite)
 
 
-def dumps(doc: Any) -> bytes:
-    """Compact UTF-8 JSON; NaN and infinity (which a model may output) become null, as JSON has
-    none."""
-    try:
-        return orjson.dumps(doc)
-    except orjson.JSONEncodeError:
-        pass  # integers beyond 64 bits, lone surrogates: the standard encoder takes them
-    try:
-        return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
-    except ValueError:
-        return json.dumps(_finite(doc), separators=(",", ":")).encode()
+def dumps(doc: Any, *, finite: bool = True) -> bytes:
+    """Compact UTF-8 JSON.
 
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
+    NaN and infinities a model outputs (`finite=False`) are written as the bare tokens `NaN`,
+    `Infinity` and `-Infinity`: not strict JSON, but lossless, what this server accepts in
+    requests, and what Python's json and python-rapidjson (tritonclient) read, as binary
+    outputs would carry them (docs/serving.md). orjson would write null."""
+    if finite:
+        try:
+            return orjson.dumps(doc)
+        except orjson.JSONEncodeError:
+            pass  # integers beyond 64 bits, lone surrogates: the standard encoder takes them
+    return json.dumps(doc, separators=(",", ":")).encode()

@@ -61,9 +61,12 @@ class DataPlane:
         self.model: OnnxModel | None = None
         self.load_error: str | None = None
         self.monitor: drift.DriftMonitor | None = None
-        self._server_metadata = codecs.dumps(
-            {"name": SERVER_NAME, "version": _server_version(), "extensions": EXTENSIONS}
-        )
+        self.server_metadata_doc: dict[str, Any] = {
+            "name": SERVER_NAME,
+            "version": _server_version(),
+            "extensions": EXTENSIONS,
+        }
+        self._server_metadata = codecs.dumps(self.server_metadata_doc)
 
     # This process serves one model: its labelled metric children are looked up once, when first
     # used (so a series appears in /metrics exactly when it did with a lookup per call).
@@ -137,18 +140,23 @@ class DataPlane:
         self._resolve(name, version)
         return self.ready()
 
+    def model_metadata_doc(self, name: str, version: str | None) -> dict[str, Any]:
+        model = self.model_for(name, version)
+        return {
+            "name": self.name,
+            "versions": [self.version],
+            "platform": "onnxruntime_onnx",
+            "inputs": [s.metadata() for s in model.inputs],
+            "outputs": [s.metadata() for s in model.outputs],
+        }
+
     def model_metadata(self, name: str, version: str | None) -> bytes:
+        return codecs.dumps(self.model_metadata_doc(name, version))
+
+    def model_for(self, name: str, version: str | None) -> OnnxModel:
+        """The loaded model a request names; ModelNotFound (404) or ModelNotReady (503)."""
         self._resolve(name, version)
-        model = self._loaded()
-        return codecs.dumps(
-            {
-                "name": self.name,
-                "versions": [self.version],
-                "platform": "onnxruntime_onnx",
-                "inputs": [s.metadata() for s in model.inputs],
-                "outputs": [s.metadata() for s in model.outputs],
-            }
-        )
+        return self._loaded()
 
     def _run(self, model: OnnxModel, feeds: dict[str, np.ndarray], names: list[str]) -> Any:
         first = next(iter(feeds.values()))
@@ -167,27 +175,35 @@ class DataPlane:
         self, name: str, version: str | None, body: bytes, header_length: str | None
     ) -> tuple[bytes, int | None, int]:
         """Response body, the JSON part's length when binary outputs follow, and the rows."""
-        self._resolve(name, version)
-        model = self._loaded()
+        model = self.model_for(name, version)
         request = codecs.decode_infer_request(body, header_length, model.input_by_name)
-        wanted = request.outputs or [codecs.RequestedOutput(s.name) for s in model.outputs]
+        wanted, arrays = self.run_inference(model, request)
+        body_out, json_length = codecs.encode_infer_response(
+            model_name=self.name,
+            model_version=self.version,
+            request=request,
+            names=[o.name for o in wanted],
+            arrays=arrays,
+            binary_names={o.name for o in wanted if o.binary},
+        )
+        return body_out, json_length, request.rows
+
+    def run_inference(
+        self, model: OnnxModel, request: codecs.InferenceRequest
+    ) -> tuple[list[codecs.RequestedOutput], list[np.ndarray]]:
+        """Run a decoded request (HTTP or gRPC alike): the outputs it asked for (all when it
+        named none) and their arrays."""
+        wanted = request.outputs or [
+            codecs.RequestedOutput(s.name, request.binary_output) for s in model.outputs
+        ]
         unknown = [o.name for o in wanted if o.name not in model.output_by_name]
         if unknown:
             raise BadRequest(
                 f"output '{unknown[0]}' is not an output of this model "
                 f"(outputs: {', '.join(model.output_by_name)})"
             )
-        names = [o.name for o in wanted]
-        arrays = self._run(model, request.inputs, names)
-        body_out, json_length = codecs.encode_infer_response(
-            model_name=self.name,
-            model_version=self.version,
-            request=request,
-            names=names,
-            arrays=arrays,
-            binary_names={o.name for o in wanted if o.binary},
-        )
-        return body_out, json_length, request.rows
+        arrays = self._run(model, request.inputs, [o.name for o in wanted])
+        return wanted, arrays
 
     def predict_v1(self, name: str | None, body: bytes) -> tuple[bytes, int]:
         """KServe v1: the model's first output, one prediction per instance."""

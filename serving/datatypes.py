@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ml_dtypes
 import numpy as np
 
 
@@ -16,7 +17,7 @@ class Datatype:
     ort_type: str
 
 
-def _dt(name: str, dtype: type[np.generic] | str, ort: str) -> Datatype:
+def _dt(name: str, dtype: type[np.generic] | type[object] | str, ort: str) -> Datatype:
     return Datatype(name, np.dtype(dtype), f"tensor({ort})")
 
 
@@ -31,6 +32,8 @@ DATATYPES: tuple[Datatype, ...] = (
     _dt("INT32", np.int32, "int32"),
     _dt("INT64", np.int64, "int64"),
     _dt("FP16", np.float16, "float16"),
+    # numpy has no bfloat16; ml_dtypes' (the one JAX and ONNX use) holds the same 2 bytes.
+    _dt("BF16", ml_dtypes.bfloat16, "bfloat16"),
     _dt("FP32", np.float32, "float"),
     _dt("FP64", np.float64, "double"),
     _dt("BYTES", np.object_, "string"),
@@ -39,6 +42,7 @@ DATATYPES: tuple[Datatype, ...] = (
 BY_NAME = {d.name: d for d in DATATYPES}
 BY_ORT_TYPE = {d.ort_type: d for d in DATATYPES}
 BY_DTYPE_KIND = {d.dtype: d for d in DATATYPES if d.name != "BYTES"}
+BF16 = BY_NAME["BF16"]
 
 
 def datatype_of_array(array: np.ndarray) -> Datatype:

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_input_stream
 
 from serving import observe
 from serving.codecs import BINARY_HEADER
@@ -80,9 +79,7 @@ class InferenceFastPath:
         rows: int | None = None
         headers: list[tuple[str, str]]
         try:
-            body = get_input_stream(
-                environ, max_content_length=self.settings.max_request_bytes
-            ).read()
+            body = observe.read_body(environ, self.settings)
             content_type = JSON
             extra: list[tuple[str, str]] = []
             if route in (V2_INFER, V2_VERSION_INFER):
@@ -101,6 +98,8 @@ class InferenceFastPath:
             out, content_type, extra, rows = observe.error_body(message), JSON, [], None
         headers = [("Content-Type", content_type), ("Content-Length", str(len(out))), *extra]
         headers.append(("X-Request-ID", request_id))
+        if "HTTP_ACCEPT_ENCODING" in environ:
+            out, headers = observe.compress(environ, out, headers)
         observe.finish(
             method="POST",
             path=path,

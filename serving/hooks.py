@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from serving.lifecycle import ServerState
+from serving.listeners import SharedListeners
 
 
 def wipe_metrics_dir(path: str) -> None:
@@ -32,13 +33,18 @@ def wipe_metrics_dir(path: str) -> None:
 
 
 def make_when_ready(state: ServerState, drain_seconds: float) -> Any:
+    """SIGTERM and SIGINT (a terminal's Ctrl-C) both drain; a second one of either goes
+    straight to gunicorn's stop (graceful for SIGTERM, at once for SIGINT)."""
+
     def when_ready(server: Any) -> None:
         def on_sigterm(signum: int, frame: FrameType | None) -> None:
             state.start_draining()
-            # A second SIGTERM during the drain goes straight to gunicorn's graceful stop.
             signal.signal(signal.SIGTERM, server.signal)
+            signal.signal(signal.SIGINT, server.signal)
             server.log.info(
-                "SIGTERM: not ready from now on; closing the listener in %.1f s", drain_seconds
+                "%s: not ready from now on; closing the listener in %.1f s",
+                signal.Signals(signum).name,
+                drain_seconds,
             )
             if drain_seconds <= 0:
                 server.signal(signum, frame)
@@ -48,15 +54,34 @@ def make_when_ready(state: ServerState, drain_seconds: float) -> Any:
             timer.start()
 
         signal.signal(signal.SIGTERM, on_sigterm)
+        signal.signal(signal.SIGINT, on_sigterm)
 
     return when_ready
 
 
-def make_pre_fork(state: ServerState) -> Any:
+def make_pre_fork(state: ServerState, listeners: SharedListeners | None = None) -> Any:
+    """Give the worker about to be forked its readiness slot and its listening socket (the
+    socket of a worker that died, if one did: its queued connections wait there)."""
+
     def pre_fork(server: Any, worker: Any) -> None:
         worker.readiness_slot = state.claim_slot()
+        worker.server_state = state
+        if listeners is None:
+            return
+        listeners.open(server.cfg, server.log)
+        in_use = (getattr(w, "listener_index", None) for w in server.WORKERS.values())
+        worker.listener_index = listeners.choose(in_use)
+        # Read by gunicorn in the child, right after the fork; `ServingArbiter` restores it.
+        server.cfg.set("bind", [f"fd://{listeners.fd(worker.listener_index)}"])
 
     return pre_fork
+
+
+def make_post_fork(listeners: SharedListeners) -> Any:
+    def post_fork(server: Any, worker: Any) -> None:
+        listeners.forget_in_child(worker.listener_index)
+
+    return post_fork
 
 
 def make_post_worker_init(state: ServerState) -> Any:
@@ -66,6 +91,12 @@ def make_post_worker_init(state: ServerState) -> Any:
         plane = worker.wsgi.extensions["dataplane"]
         if plane.model is not None:
             state.mark_loaded(worker.readiness_slot)
+        settings = getattr(plane, "settings", None)
+        if settings is not None and settings.grpc_port:
+            # The gRPC API, on the same data plane (`serving.grpc_api`); the worker stops it.
+            from serving import grpc_api
+
+            worker.grpc_server = grpc_api.start(plane, settings)
 
     return post_worker_init
 

@@ -25,7 +25,8 @@ SLOTS_PER_WORKER = 4
 class ServerState:
     def __init__(self, workers: int) -> None:
         self.capacity = SLOTS_PER_WORKER * max(workers, 1)
-        self._map = mmap.mmap(-1, 1 + self.capacity)
+        # Byte 0: draining; then one readiness byte per slot; then one stop-order byte per slot.
+        self._map = mmap.mmap(-1, 1 + 2 * self.capacity)
 
     def start_draining(self) -> None:
         self._map[0] = 1
@@ -39,6 +40,7 @@ class ServerState:
         for slot in range(self.capacity):
             if self._map[1 + slot] == FREE:
                 self._map[1 + slot] = BOOTING
+                self._map[1 + self.capacity + slot] = 0
                 return slot
         return None
 
@@ -52,6 +54,16 @@ class ServerState:
         if slot is not None:
             self._map[1 + slot] = FREE
 
+    def order_stop(self, slot: int | None) -> None:
+        """Master, just before it signals the worker in `slot` to stop."""
+        if slot is not None:
+            self._map[1 + self.capacity + slot] = 1
+
+    def stop_ordered(self, slot: int | None) -> bool:
+        """Worker, on SIGTERM or SIGINT: whether its master sent it. A worker with no slot
+        obeys every signal, as gunicorn's own workers do."""
+        return slot is None or self._map[1 + self.capacity + slot] == 1
+
     def serving(self) -> bool:
         """True when no worker is booting and the server is not draining."""
-        return not self.draining() and BOOTING not in self._map[1:]
+        return not self.draining() and BOOTING not in self._map[1 : 1 + self.capacity]

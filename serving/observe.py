@@ -13,8 +13,9 @@ import time
 from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.wsgi import get_input_stream
 
-from serving import codecs, logs, metrics
+from serving import codecs, encoding, logs, metrics
 from serving.errors import ServingError
 from serving.settings import Settings
 
@@ -34,6 +35,31 @@ def begin(environ: dict[str, Any], settings: Settings) -> str:
         client.settimeout(settings.body_timeout)
     request_id: str = environ.get(REQUEST_ID_KEY) or secrets.token_hex(16)
     return request_id
+
+
+def read_body(environ: dict[str, Any], settings: Settings) -> bytes:
+    """The request body, decompressed when it has a Content-Encoding; MAX_REQUEST_BYTES bounds
+    it as sent and once decompressed."""
+    limit = settings.max_request_bytes
+    body: bytes = get_input_stream(environ, max_content_length=limit).read()
+    return encoding.decode_body(body, environ.get("HTTP_CONTENT_ENCODING"), limit)
+
+
+def compress(
+    environ: dict[str, Any], body: bytes, headers: list[tuple[str, str]]
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body and headers as the client asked for them (Accept-Encoding)."""
+    coding = encoding.response_coding(environ.get("HTTP_ACCEPT_ENCODING")) if body else None
+    if coding is None:
+        return body, headers
+    body = encoding.encode_body(body, coding)
+    kept = [(k, v) for k, v in headers if k != "Content-Length"]
+    return body, [
+        *kept,
+        ("Content-Length", str(len(body))),
+        ("Content-Encoding", coding),
+        ("Vary", "Accept-Encoding"),
+    ]
 
 
 def error_body(message: str) -> bytes:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, request
 
-from serving import metrics
+from serving import metrics, observe
 from serving.codecs import BINARY_HEADER
 from serving.dataplane import DataPlane
+from serving.settings import Settings
 
 JSON = "application/json"
 api = Blueprint("api", __name__)
@@ -19,6 +20,11 @@ api = Blueprint("api", __name__)
 def _plane() -> DataPlane:
     plane: DataPlane = current_app.extensions["dataplane"]
     return plane
+
+
+def _body() -> bytes:
+    settings: Settings = current_app.extensions["settings"]
+    return observe.read_body(request.environ, settings)
 
 
 def _json(body: bytes, status: int = 200) -> Response:
@@ -60,7 +66,7 @@ def model_ready(name: str, version: str | None = None) -> Response:
 @api.post("/v2/models/<name>/versions/<version>/infer")
 def infer(name: str, version: str | None = None) -> Response:
     body, json_length, rows = _plane().infer(
-        name, version, request.get_data(), request.headers.get(BINARY_HEADER)
+        name, version, _body(), request.headers.get(BINARY_HEADER)
     )
     g.rows = rows
     response = _json(body)
@@ -80,13 +86,13 @@ def feedback(name: str, version: str | None = None) -> Response:
 
 @api.post("/v1/models/<name>:predict")
 def predict_v1(name: str) -> Response:
-    body, g.rows = _plane().predict_v1(name, request.get_data())
+    body, g.rows = _plane().predict_v1(name, _body())
     return _json(body)
 
 
 @api.post("/predict")
 def predict() -> Response:
-    body, g.rows = _plane().predict_v1(None, request.get_data())
+    body, g.rows = _plane().predict_v1(None, _body())
     return _json(body)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from serving.errors import SettingsError
 
 DEFAULT_PORT = 8080
+DEFAULT_GRPC_PORT = 8081
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -37,6 +38,8 @@ class Settings:
     """Bind address (HOST); tests and benchmarks bind 127.0.0.1."""
     port: int = DEFAULT_PORT
     """TCP port (PORT)."""
+    grpc_port: int = DEFAULT_GRPC_PORT
+    """TCP port of the Open Inference Protocol's gRPC API (GRPC_PORT); 0 turns it off."""
     workers: int = field(default_factory=available_cpus)
     """Gunicorn worker processes (WORKERS); each holds its own ONNX Runtime session."""
     threads: int = 1
@@ -64,6 +67,9 @@ class Settings:
     model_profile: str = ""
     """Reference profile of the model (MODEL_PROFILE, profile.json from ``mlgitops profile``);
     set: inputs and predictions are counted per profile bin (`serving.drift`). Empty: off."""
+    cors_allowed_origins: tuple[str, ...] = ()
+    """Origins whose browser clients may call the API (CORS_ALLOWED_ORIGINS, comma separated;
+    `*` for any). Empty: no CORS headers, as before."""
     metrics_dir: str = ""
     """Prometheus multiprocess directory (PROMETHEUS_MULTIPROC_DIR); wiped at start."""
 
@@ -72,6 +78,10 @@ class Settings:
             raise SettingsError("MODEL_PATH is required: the path of the model's ONNX file")
         if not 0 < self.port < 65536:
             raise SettingsError(f"PORT must be between 1 and 65535, got {self.port}")
+        if not 0 <= self.grpc_port < 65536:
+            raise SettingsError(f"GRPC_PORT must be between 0 and 65535, got {self.grpc_port}")
+        if self.grpc_port == self.port:
+            raise SettingsError(f"GRPC_PORT and PORT must differ, both are {self.port}")
         for name, value in (("WORKERS", self.workers), ("THREADS", self.threads)):
             if value < 1:
                 raise SettingsError(f"{name} must be at least 1, got {value}")
@@ -107,6 +117,7 @@ _ENV_NAMES = {
     "model_version": "MODEL_VERSION",
     "host": "HOST",
     "port": "PORT",
+    "grpc_port": "GRPC_PORT",
     "workers": "WORKERS",
     "threads": "THREADS",
     "ort_providers": "ORT_PROVIDERS",
@@ -117,20 +128,24 @@ _ENV_NAMES = {
     "body_timeout": "BODY_TIMEOUT",
     "drain_seconds": "DRAIN_SECONDS",
     "graceful_timeout": "GRACEFUL_TIMEOUT",
+    "cors_allowed_origins": "CORS_ALLOWED_ORIGINS",
     "metrics_dir": "PROMETHEUS_MULTIPROC_DIR",
     "model_profile": "MODEL_PROFILE",
 }
 
 
+_INTEGERS = ("port", "grpc_port", "workers", "threads", "intra_op_threads", "max_request_bytes")
+
+
 def _convert(field_name: str, env_name: str, raw: str) -> Any:
     try:
-        if field_name in ("port", "workers", "threads", "intra_op_threads", "max_request_bytes"):
+        if field_name in _INTEGERS:
             return int(raw)
         if field_name in ("body_timeout", "drain_seconds", "graceful_timeout"):
             return float(raw)
     except ValueError as e:
         raise SettingsError(f"{env_name} must be a number, got {raw!r}") from e
-    if field_name == "ort_providers":
+    if field_name in ("ort_providers", "cors_allowed_origins"):
         return tuple(p.strip() for p in raw.split(",") if p.strip())
     if field_name == "log_level":
         return raw.strip().upper()

@@ -21,7 +21,7 @@ SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "P
 _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
-    | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE"}
+    | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE", "GRPC_PORT"}
 )
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
 # own namespaces hold their credentials: the AppProject would let every model deploy there.

@@ -6,6 +6,7 @@ from typing import Any
 
 from generator.render.delivery import rolling_update
 from generator.render.labels import (
+    GRPC_PORT,
     RUN_AS_USER,
     SERVER_CONTAINER,
     SERVER_PORT,
@@ -30,6 +31,7 @@ def server_config(spec: Resolved) -> dict[str, str]:
         "MODEL_NAME": spec.model,
         "MODEL_VERSION": spec.version,
         "PORT": str(SERVER_PORT),
+        "GRPC_PORT": str(GRPC_PORT),
         "WORKERS": str(spec.workers),
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
@@ -76,7 +78,10 @@ def deployment(spec: Resolved) -> Object:
         "name": SERVER_CONTAINER,
         "image": f"{spec.image}:{spec.version}",
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+        ],
         "envFrom": [{"configMapRef": {"name": config_map_name(spec.model)}}],
     }
     if spec.secret_refs:
@@ -141,7 +146,10 @@ def service(spec: Resolved) -> Object:
         "spec": {
             "type": "ClusterIP",
             "selector": selector(spec.model),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
+                {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
+            ],
         },
     }
 
@@ -193,7 +201,14 @@ def network_policy(spec: Resolved) -> Object:
         "spec": {
             "podSelector": {"matchLabels": selector(spec.model)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"ports": [{"port": "http", "protocol": "TCP"}]}],
+            "ingress": [
+                {
+                    "ports": [
+                        {"port": "http", "protocol": "TCP"},
+                        {"port": "grpc", "protocol": "TCP"},
+                    ]
+                }
+            ],
         },
     }
 

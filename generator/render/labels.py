@@ -8,6 +8,7 @@ OWNER_LABEL = "mlgitops.io/owner"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "mlgitops"}
 SERVER_CONTAINER = "server"
 SERVER_PORT = 8080
+GRPC_PORT = 8081  # the Open Inference Protocol's gRPC API (serving's GRPC_PORT)
 RUN_AS_USER = 10001
 LOG_DIR = "/var/log/model"
 FLUENTD_CONFIGMAP = "mlgitops-fluentd"

@@ -50,6 +50,10 @@ class Server:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def grpc_host(self) -> str:
+        return f"127.0.0.1:{self.env['GRPC_PORT']}"
+
     def log_text(self) -> str:
         return self.stdout.read_text(errors="replace")
 
@@ -68,6 +72,9 @@ def start_server(tmp: Path, model_path: Path, *, wait_ready: bool = True, **env:
         "MODEL_VERSION": "1",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        # Never the default 8081: grpcio binds with SO_REUSEPORT, so servers (other tests',
+        # other users') on one port would share its connections.
+        "GRPC_PORT": str(free_port()),
         "WORKERS": "2",
         "THREADS": "2",
         "DRAIN_SECONDS": "0",
@@ -76,8 +83,14 @@ def start_server(tmp: Path, model_path: Path, *, wait_ready: bool = True, **env:
     }
     stdout = tmp / f"server-{port}.log"
     with stdout.open("wb") as out:
+        # Its own process group, so that a test can signal the whole group as init does.
         process = subprocess.Popen(
-            [str(SERVE)], env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp
+            [str(SERVE)],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+            start_new_session=True,
         )
     server = Server(process, port, stdout, full_env)
     # Startup is polled, not timed: each try either connects or the process has exited.
@@ -88,7 +101,9 @@ def start_server(tmp: Path, model_path: Path, *, wait_ready: bool = True, **env:
         try:
             if requests.get(server.url + probe, timeout=5).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # A connection queued while the worker still loads its model (slow on a busy
+            # machine) is answered once it has; another try waits on.
             pass
         time.sleep(0.05)
     server.stop()

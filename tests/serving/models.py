@@ -43,7 +43,10 @@ def identity_all_types(path: Path) -> Path:
     graph = helper.make_graph(nodes, "identity_all_types", inputs, outputs)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    return _save(model, path)
+    # onnx's checker wants every graph input shaped; ONNX Runtime (and the protocol) do not.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
 
 
 def slow_matmul(path: Path, *, size: int = 384, repeats: int = 40) -> Path:
@@ -72,7 +75,10 @@ def slow_matmul(path: Path, *, size: int = 384, repeats: int = 40) -> Path:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    return _save(model, path)
+    # onnx's checker wants every graph input shaped; ONNX Runtime (and the protocol) do not.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
 
 
 def iris_classifier(path: Path) -> Path:
@@ -105,4 +111,31 @@ def iris_classifier(path: Path) -> Path:
 def broken(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"this is not an ONNX model")
+    return path
+
+
+def protocol_edges(path: Path) -> Path:
+    """`x` FP32 of unknown rank (no shape in the graph) echoed as `y`, and `b` BF16 [-1]
+    echoed as `bo`: the tensors the protocol allows that ONNX models rarely have."""
+    nodes = [
+        helper.make_node("Identity", ["x"], ["y"]),
+        helper.make_node("Identity", ["b"], ["bo"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "edges",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, None),
+            helper.make_tensor_value_info("b", TensorProto.BFLOAT16, ["n"]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+            helper.make_tensor_value_info("bo", TensorProto.BFLOAT16, ["n"]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    # onnx's checker wants every graph input shaped; ONNX Runtime (and the protocol) do not.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
     return path

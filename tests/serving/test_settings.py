@@ -16,6 +16,8 @@ def test_every_public_variable_is_read() -> None:
             "MODEL_VERSION": "3",
             "MODEL_PATH": "/models/model.onnx",
             "PORT": "9000",
+            "GRPC_PORT": "9001",
+            "CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example",
             "WORKERS": "3",
             "THREADS": "5",
             "ORT_PROVIDERS": "CUDAExecutionProvider, CPUExecutionProvider",
@@ -28,6 +30,8 @@ def test_every_public_variable_is_read() -> None:
     assert (settings.model_name, settings.model_version) == ("iris", "3")
     assert settings.model_path == "/models/model.onnx"
     assert (settings.port, settings.workers, settings.threads) == (9000, 3, 5)
+    assert settings.grpc_port == 9001
+    assert settings.cors_allowed_origins == ("https://a.example", "https://b.example")
     assert settings.ort_providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
     assert settings.log_level == "WARNING"
     assert settings.log_file == "/var/log/serving/serving.log"
@@ -37,7 +41,8 @@ def test_every_public_variable_is_read() -> None:
 
 def test_defaults() -> None:
     settings = settings_from_env({"MODEL_PATH": "m.onnx"})
-    assert settings.port == 8080
+    assert (settings.port, settings.grpc_port) == (8080, 8081)
+    assert settings.cors_allowed_origins == ()
     assert settings.ort_providers == ("CPUExecutionProvider",)
     assert settings.log_file is None
 
@@ -62,6 +67,10 @@ def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
         pytest.param({"MODEL_PATH": "m", "PORT": "http"}, "PORT must be a number", id="port-text"),
         pytest.param({"MODEL_PATH": "m", "PORT": "70000"}, "PORT must be between", id="port-range"),
         pytest.param({"MODEL_PATH": "m", "WORKERS": "0"}, "WORKERS must be at least 1", id="zero"),
+        pytest.param(
+            {"MODEL_PATH": "m", "GRPC_PORT": "8080"}, "GRPC_PORT and PORT must differ", id="same"
+        ),
+        pytest.param({"MODEL_PATH": "m", "GRPC_PORT": "-1"}, "GRPC_PORT must be", id="grpc"),
         pytest.param({"MODEL_PATH": "m", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be", id="level"),
     ],
 )
