@@ -83,7 +83,13 @@ def canary(spec: Resolved) -> Object:
                 "name": spec.model,
             },
             "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
-            "service": {"port": 80, "targetPort": "http", "portName": "http"},
+            # portDiscovery: Flagger's Services also carry the pod's other ports (gRPC).
+            "service": {
+                "port": 80,
+                "targetPort": "http",
+                "portName": "http",
+                "portDiscovery": True,
+            },
             "analysis": {
                 "interval": step,
                 # One failed check aborts, as in Argo Rollouts (failureLimit 0).
