@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from generator.check.quota import check_quota
 from generator.check.releases import load_release, release_problems
 from generator.check.semantic import check_model, check_platform
+from generator.check.values import check_model_inputs, check_platform_values
 from generator.layout import RepoLayout
 from generator.load.modelspec import ModelSource
 from generator.load.release import Release
@@ -23,6 +24,8 @@ from generator.policy.engine import rule_ids
 from generator.problems import Problem
 from generator.render.tree import render_tree
 from generator.resolve import is_enabled, resolve, resolve_base
+from generator.verify.fields import rendered_problems
+from generator.verify.names import duplicate_problems
 from generator.verify.overlays import focused_files, verify_builds
 
 __all__ = ["FocusedBuilds", "Plan", "make_plan", "start_focused_builds"]
@@ -40,6 +43,11 @@ def _duplicate_names(models: Sequence[ModelSource]) -> Iterable[Problem]:
         seen.setdefault(model.name, model)
 
 
+def _artifact_size(layout: RepoLayout, model: ModelSource) -> int | None:
+    artifact = layout.model_dir(model.folder) / model.artifact_path
+    return artifact.stat().st_size if artifact.is_file() else None
+
+
 def make_plan(
     layout: RepoLayout, focus: set[str] | None = None, *, focus_only: bool = False
 ) -> Plan:
@@ -53,11 +61,13 @@ def make_plan(
     if platform is None:
         return plan
     plan.problems += check_platform(platform)
+    plan.problems += check_platform_values(platform)
     plan.problems += _duplicate_names(inputs.models)
     known_rules = rule_ids()
     for model in inputs.models:
         if plan.in_focus(model.name):
             plan.problems += check_model(layout, model, platform, known_rules)
+            plan.problems += check_model_inputs(model, platform, _artifact_size(layout, model))
     if not plan.ok:
         return plan
     for model in inputs.models:
@@ -85,6 +95,13 @@ def make_plan(
         models = [m for m in inputs.models if plan.in_focus(m.name)]
         deployments = [d for d in plan.deployments if plan.in_focus(d.model)]
         plan.files = render_tree(platform, models, plan.bases, deployments)
+        # The net under the input checks: any rendered field the API server would refuse,
+        # and any object two inputs would both write.
+        plan.problems += rendered_problems(plan.files, platform, inputs.models)
+        if not focus_only:
+            plan.problems += duplicate_problems(
+                plan.files, platform, inputs.models, plan.deployments
+            )
     return plan
 
 

@@ -13,6 +13,8 @@ from generator.errors import MlgitopsError
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"
+    """Information that fails nothing, such as an artifact this machine could not check."""
 
 
 @dataclass(frozen=True, order=True)
@@ -54,7 +56,7 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def format_text(problem: Problem) -> str:
-    prefix = "" if problem.severity is Severity.ERROR else "warning: "
+    prefix = "" if problem.severity is Severity.ERROR else f"{problem.severity.value}: "
     rule = f" [{problem.rule}]" if problem.rule else ""
     text = f"{problem.location}: {prefix}{problem.message}{rule}"
     if problem.hint:
@@ -64,7 +66,7 @@ def format_text(problem: Problem) -> str:
 
 def format_github(problem: Problem) -> str:
     """GitHub Actions workflow command, so errors show inline on the pull request."""
-    level = "error" if problem.severity is Severity.ERROR else "warning"
+    level = {"error": "error", "warning": "warning", "note": "notice"}[problem.severity.value]
     message = problem.message + (f" Hint: {problem.hint}" if problem.hint else "")
     message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return (

@@ -1,4 +1,9 @@
-"""Kubernetes resource quantities, parsed exactly (integers) so sums never drift."""
+"""Kubernetes resource quantities, parsed exactly (integers) so sums never drift.
+
+The grammar is the API server's (``k8s.io/apimachinery/pkg/api/resource/quantity.go``):
+``<sign>? <digits>[.<digits>] <suffix>?`` where the suffix is a binary SI one (Ki ... Ei), a
+decimal SI one (n, u, m, k, M, G, T, P, E) or a decimal exponent (e3, E-2).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,19 @@ from decimal import Decimal
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
+    "n": Decimal("0.000000001"),
+    "u": Decimal("0.000001"),
     "m": Decimal("0.001"),
     "k": Decimal(10**3),
     "M": Decimal(10**6),
     "G": Decimal(10**9),
     "T": Decimal(10**12),
     "P": Decimal(10**15),
+    "E": Decimal(10**18),
 }
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P)?$")
+_QUANTITY = re.compile(
+    r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$"
+)
 
 
 def parse_quantity(text: str) -> Decimal:
@@ -26,6 +36,8 @@ def parse_quantity(text: str) -> Decimal:
         return number * _BINARY[suffix]
     if suffix in _DECIMAL:
         return number * _DECIMAL[suffix]
+    if suffix:
+        return number.scaleb(int(suffix[1:]))
     return number
 
 

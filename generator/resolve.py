@@ -11,6 +11,7 @@ from generator.load.defaults import deep_merge, tunable_defaults
 from generator.load.modelspec import ModelSource, SecretRef
 from generator.load.platform import Environment, NodePool, Platform, Quota, SyncPolicy
 from generator.load.release import Pin
+from generator.load.storage import LOG_VOLUME_SIZE, TMP_VOLUME_SIZE, ephemeral_bound
 from generator.load.yamlsource import Document, PathKey
 from generator.rollout import RolloutSpec, rollout_spec
 
@@ -52,12 +53,23 @@ class Resolved:
     drift_for: str = "15m"
     drift_features: tuple[str, ...] = ()
     """Profile feature names the drift rules watch; empty: every feature."""
+    allow_cpu_fallback: bool = False
+    drain_seconds: int = 5
+    graceful_timeout_seconds: int = 30
+    egress: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def node_pool(self) -> NodePool:
         if self.accelerator == "gpu" and self.environment.gpu_pool is not None:
             return self.environment.gpu_pool
         return self.environment.cpu_pool
+
+    @property
+    def server_storage(self) -> str:
+        """Ephemeral storage of the server container: its /tmp, and its log file where the
+        Fluentd sidecar tails one (`generator.load.storage`)."""
+        written = [TMP_VOLUME_SIZE, LOG_VOLUME_SIZE] if self.fluentd else [TMP_VOLUME_SIZE]
+        return ephemeral_bound(*written)
 
 
 def is_enabled(model: ModelSource, env: Environment) -> bool:
@@ -129,6 +141,10 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         drift_window=drift["window"],
         drift_for=drift["for"],
         drift_features=tuple(drift.get("features", ())),
+        allow_cpu_fallback=bool(spec["server"]["allowCpuFallback"]),
+        drain_seconds=spec["server"]["drainSeconds"],
+        graceful_timeout_seconds=spec["server"]["gracefulTimeoutSeconds"],
+        egress=model.egress,
     )
 
 

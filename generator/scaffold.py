@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.check.apirules import dns1035_label, dns1123_label
+from generator.check.sizing import initial_memory
 from generator.digest import file_sha256
 from generator.errors import ExitCode, MlgitopsError
 from generator.layout import RepoLayout
@@ -44,6 +46,8 @@ class Scaffolded:
     folder: Path
     sha256: str
     signature: Signature
+    external_data: tuple[tuple[str, str], ...] = ()
+    """(location, sha256) of each ONNX external data file the graph references."""
 
 
 def check_name(name: str, what: str, field: tuple[str, ...]) -> None:
@@ -61,6 +65,12 @@ def check_name(name: str, what: str, field: tuple[str, ...]) -> None:
             usage=True,
         )
     if not re.fullmatch(str(rules["pattern"]), name) or len(name) > limit:
+        if not dns1123_label(name) and (errors := dns1035_label(name)):
+            raise ScaffoldError(
+                f"{what} {name!r} also names the model's Service: it {'; '.join(errors)}",
+                "use lower-case letters, digits and '-', starting with a letter",
+                usage=True,
+            )
         raise ScaffoldError(
             f"{what} {name!r} is not a DNS-1123 label",
             "use lower-case letters, digits and '-', starting and ending with a letter or digit",
@@ -78,6 +88,12 @@ def _flow_defaults(*path: str) -> Flow:
     for key in path:
         value = value[key]
     return Flow(dict(value))
+
+
+def _resources(memory: str | None) -> Flow:
+    """The schema's default requests, with the memory sized from the artifact when given."""
+    defaults = dict(tunable_defaults()["resources"])
+    return Flow(defaults | ({"memory": memory} if memory else {}))
 
 
 OPTIONAL_FIELDS = (
@@ -107,30 +123,60 @@ def _environments_note(name: str, digest_environments: Sequence[str]) -> tuple[s
     )
 
 
+def _artifact_document(
+    sha256: str, uri: str, external_data: Sequence[tuple[str, str]], resolved: str
+) -> dict[str, Any]:
+    """spec.artifact: the copied file's path, or the uri it stays at; its external data."""
+    artifact: dict[str, Any] = {}
+    if uri:
+        where: tuple[str, ...] = (
+            "Where `mlgitops fetch` and `build` get the ONNX file (registry, S3, HTTPS).",
+        )
+        if resolved:
+            where += (f"{uri} named {resolved} when this file was written.",)
+        artifact["uri"] = Commented(uri, before=where)
+    else:
+        artifact["path"] = Commented(
+            ARTIFACT_NAME, before=("The ONNX file, relative to this folder.",)
+        )
+    artifact["sha256"] = Commented(
+        sha256,
+        before=("SHA-256 of the file; validation fails when the file changes without it.",),
+    )
+    if external_data:
+        artifact["externalData"] = Commented(
+            [Flow({"path": path, "sha256": digest}) for path, digest in external_data],
+            before=("The external data files the graph references, each with its SHA-256.",),
+        )
+    return artifact
+
+
 def model_document(
     name: str,
     owner: str,
     sha256: str,
     signature: Signature,
     digest_environments: Sequence[str] = (),
+    *,
+    uri: str = "",
+    external_data: Sequence[tuple[str, str]] = (),
+    resolved: str = "",
+    memory: str | None = None,
 ) -> dict[str, Any]:
     """The new model.yaml as data: the fields a person sets, the schema's defaults for the
-    tunables, and comments that explain each field where it is edited."""
+    tunables, and comments that explain each field where it is edited. ``memory``: sized
+    from the artifact (`generator.check.sizing.initial_memory`); None keeps the default."""
     tunables = tunable_defaults()
     spec: dict[str, Any] = {
         "version": Commented(
             "0.1.0", before=("Model version: the image tag. Raise it with every new artifact.",)
         ),
-        "artifact": {
-            "path": Commented(ARTIFACT_NAME, before=("The ONNX file, relative to this folder.",)),
-            "sha256": Commented(
-                sha256,
-                before=("SHA-256 of the file; validation fails when the file changes without it.",),
-            ),
-        },
+        "artifact": _artifact_document(sha256, uri, external_data, resolved),
         "resources": Commented(
-            _flow_defaults("resources"),
-            before=("Requests per replica; the memory limit equals the memory request.",),
+            _resources(memory),
+            before=(
+                "Requests per replica (memory limit = request); memory is sized from the artifact.",
+            ),
         ),
         "accelerator": Commented(
             tunables["accelerator"],
@@ -167,7 +213,7 @@ def model_document(
             "name": Commented(
                 name,
                 before=(
-                    "DNS-1123 label, equal to this folder's name; names every Kubernetes object.",
+                    "DNS-1035 label, equal to this folder's name; names every Kubernetes object.",
                 ),
             ),
             "owner": Commented(
@@ -185,6 +231,11 @@ def model_yaml(
     sha256: str,
     signature: Signature,
     digest_environments: Sequence[str] = (),
+    *,
+    uri: str = "",
+    external_data: Sequence[tuple[str, str]] = (),
+    resolved: str = "",
+    memory: str | None = None,
 ) -> str:
     """The commented model.yaml, written by the one YAML emitter (every string quoted)."""
     header = (
@@ -192,7 +243,18 @@ def model_yaml(
         "# (or `mlgitops schema`). Check your edits with `mlgitops validate`.\n"
     )
     return header + dump(
-        model_document(name, owner, sha256, signature, digest_environments), indent_lists=True
+        model_document(
+            name,
+            owner,
+            sha256,
+            signature,
+            digest_environments,
+            uri=uri,
+            external_data=external_data,
+            resolved=resolved,
+            memory=memory,
+        ),
+        indent_lists=True,
     )
 
 
@@ -203,8 +265,12 @@ def _digest_environments(layout: RepoLayout) -> list[str]:
     return [env.name for env in platform.environments if env.require_digest]
 
 
-def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaffolded:
-    """Create models/<name>/ in one rename, so a refusal or a crash leaves nothing behind."""
+def scaffold(
+    layout: RepoLayout, name: str, artifact: Path | None, owner: str, source: str = ""
+) -> Scaffolded:
+    """Create models/<name>/ in one rename, so a refusal or a crash leaves nothing behind.
+    ``artifact``: a local ONNX file, copied in with its external data files; ``source``: a uri
+    (``--from``), fetched into the artifact cache and recorded, not copied."""
     check_name(name, "model name", ("metadata", "name"))
     check_name(owner, "owner", ("metadata", "owner"))
     target = layout.model_dir(name)
@@ -214,39 +280,113 @@ def scaffold(layout: RepoLayout, name: str, artifact: Path, owner: str) -> Scaff
             "choose another name, or edit the existing model.yaml",
             usage=False,
         )
-    if not artifact.is_file():
-        raise ScaffoldError(
-            f"artifact {artifact} does not exist or is not a file",
-            "pass the path of an .onnx file with --artifact",
-            usage=True,
-        )
+    if source:
+        graph, sha256, external, resolved = _adopt(source)
+        copies: list[tuple[Path, str]] = []
+    else:
+        assert artifact is not None
+        graph, resolved = _local(artifact), ""
+        sha256, external = _local_digests(graph)
+        copies = [(graph, ARTIFACT_NAME)] + [(graph.parent / loc, loc) for loc, _ in external]
     try:
-        sha256 = file_sha256(artifact)
-    except OSError as error:
-        raise ScaffoldError(
-            f"artifact {artifact} cannot be read: {error.strerror}",
-            "check the path and its permissions",
-            usage=True,
-        ) from error
-    try:
-        signature = read_signature(artifact)
+        signature = read_signature(graph)
     except SignatureError as error:
         raise ScaffoldError(
-            f"artifact {artifact}: {error}",
+            f"artifact {source or artifact}: {error}",
             "export the model to ONNX first (for scikit-learn: skl2onnx)",
             usage=False,
         ) from error
     layout.models_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=layout.models_dir))
     try:
-        shutil.copyfile(artifact, staging / ARTIFACT_NAME)
-        (staging / "model.yaml").write_text(
-            model_yaml(name, owner, sha256, signature, _digest_environments(layout)),
-            encoding="utf-8",
+        for origin, member in copies:
+            (staging / member).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, staging / member)
+        text = model_yaml(
+            name,
+            owner,
+            sha256,
+            signature,
+            _digest_environments(layout),
+            uri=source,
+            external_data=external,
+            resolved=resolved,
+            memory=initial_memory(
+                tunable_defaults()["server"]["workers"],
+                _artifact_bytes(graph, external, copies),
+            ),
         )
+        (staging / "model.yaml").write_text(text, encoding="utf-8")
         staging.chmod(0o755)
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Scaffolded(target, sha256, signature)
+    return Scaffolded(target, sha256, signature, tuple(external))
+
+
+def _local(artifact: Path) -> Path:
+    if not artifact.is_file():
+        raise ScaffoldError(
+            f"artifact {artifact} does not exist or is not a file",
+            "pass the path of an .onnx file with --artifact",
+            usage=True,
+        )
+    return artifact
+
+
+def _local_digests(graph: Path) -> tuple[str, list[tuple[str, str]]]:
+    """The graph's sha256 and each of its external data files' (location, sha256)."""
+    from generator.artifacts.adopt import external_files
+    from generator.artifacts.external import LocationError, NotOnnxError
+
+    try:
+        sha256 = file_sha256(graph)
+        try:
+            files = external_files(graph)
+        except NotOnnxError:
+            files = []  # read_signature reports a file that is not ONNX
+        return sha256, [(location, file_sha256(path)) for location, path in files]
+    except LocationError as error:
+        raise ScaffoldError(f"artifact {graph}: {error}", "", usage=False) from error
+    except OSError as error:
+        raise ScaffoldError(
+            f"artifact {graph} or a data file beside it cannot be read: {error.strerror} "
+            f"({error.filename})",
+            "check the path and its permissions; external data files lie beside the graph",
+            usage=True,
+        ) from error
+
+
+def _artifact_bytes(
+    graph: Path, external: Sequence[tuple[str, str]], copies: Sequence[tuple[Path, str]]
+) -> int:
+    """Bytes the server loads: the graph and every external data file (copied from the model's
+    folder, or kept in the artifact cache by sha256 for a uri)."""
+    if copies:
+        return sum(origin.stat().st_size for origin, _ in copies)
+    from generator.artifacts.cache import default_cache
+
+    cache = default_cache()
+    kept = (cache.path(sha) for _, sha in external)
+    return graph.stat().st_size + sum(p.stat().st_size for p in kept if p.is_file())
+
+
+def _adopt(uri: str) -> tuple[Path, str, list[tuple[str, str]], str]:
+    from generator.artifacts.adopt import adopt
+    from generator.artifacts.cache import default_cache
+    from generator.artifacts.external import ExternalDataError
+    from generator.artifacts.reference import UriError
+    from generator.artifacts.sources import FetchError
+
+    try:
+        adopted = adopt(uri, default_cache())
+    except (UriError, FetchError) as error:
+        raise ScaffoldError(str(error), error.hint, usage=isinstance(error, UriError)) from error
+    except ExternalDataError as error:
+        raise ScaffoldError(
+            f"artifact {uri}: {error}",
+            "register or upload an ONNX model (with its external data beside it)",
+            usage=False,
+        ) from error
+    return adopted.graph, adopted.sha256, list(adopted.external_data), adopted.resolved

@@ -19,6 +19,7 @@ from prometheus_client import Gauge, Histogram
 
 from serving import codecs, drift, metrics
 from serving.errors import BadRequest, ModelNotFound, ModelNotReady
+from serving.lifecycle import provider_problem
 from serving.model import InputRejected, OnnxModel
 from serving.settings import Settings
 
@@ -60,6 +61,7 @@ class DataPlane:
         self._serving = serving
         self.model: OnnxModel | None = None
         self.load_error: str | None = None
+        self.provider_problem = ""
         self.monitor: drift.DriftMonitor | None = None
         self.server_metadata_doc: dict[str, Any] = {
             "name": SERVER_NAME,
@@ -100,6 +102,13 @@ class DataPlane:
             )
         else:
             metrics.MODEL_LOAD_SECONDS.labels(self.name).set(self.model.load_seconds)
+            requested, active = self.settings.ort_providers, self.model.providers
+            metrics.observe_providers(self.name, requested, active)
+            self.provider_problem = provider_problem(
+                requested, active, self.settings.allow_fallback
+            )
+            if self.provider_problem:
+                log.error("model %s: %s", self.name, self.provider_problem)
             drift.prepare_feedback(
                 self.name, [(s.name, s.datatype.dtype) for s in self.model.outputs]
             )
@@ -117,7 +126,7 @@ class DataPlane:
         self.ready()
 
     def ready(self) -> bool:
-        ready = self.model is not None and self._serving()
+        ready = self.model is not None and not self.provider_problem and self._serving()
         self._ready_gauge.set(1 if ready else 0)
         return ready
 

@@ -67,3 +67,18 @@ class ServerState:
     def serving(self) -> bool:
         """True when no worker is booting and the server is not draining."""
         return not self.draining() and BOOTING not in self._map[1 : 1 + self.capacity]
+
+
+def provider_problem(requested: tuple[str, ...], active: list[str], allow_fallback: bool) -> str:
+    """Why a loaded model must not report ready, or "" when it may.
+
+    The first requested execution provider is the one the deployment was made for (CUDA on a
+    GPU node pool): a session that runs on anything else computes, slowly, on the CPU while the
+    pod holds a GPU. Unless fallback is allowed, that replica is not ready."""
+    wanted = requested[0] if requested else ""
+    if allow_fallback or not wanted or (active and active[0] == wanted):
+        return ""
+    return (
+        f"execution provider {wanted} is not active (running on {', '.join(active) or 'none'}); "
+        "not ready, since ORT_ALLOW_FALLBACK is false"
+    )

@@ -77,6 +77,22 @@ MODEL_READY = Gauge(
     multiprocess_mode="livemostrecent",
 )
 
+# Which ONNX Runtime execution provider runs the model: 1 for the one each worker's session put
+# first (the one that computes), 0 for the other requested ones. A GPU deployment that shows
+# CPUExecutionProvider at 1 is computing on the CPU.
+EXECUTION_PROVIDER = Gauge(
+    "mlgitops_serve_execution_provider",
+    "1 for the execution provider the model runs on, 0 for requested providers it does not.",
+    ["model", "provider"],
+    multiprocess_mode="livemax",
+)
+
+
+def observe_providers(model: str, requested: tuple[str, ...], active: list[str]) -> None:
+    """Set `EXECUTION_PROVIDER` for every requested and active provider of this worker."""
+    for provider in dict.fromkeys([*requested, *active]):
+        EXECUTION_PROVIDER.labels(model, provider).set(1 if active[:1] == [provider] else 0)
+
 
 # Labelled children by label values: `labels()` takes a lock and builds keys on every call, which
 # costs more than the update itself on the per-request path.

@@ -48,7 +48,12 @@ class Settings:
     ort_providers: tuple[str, ...] = ("CPUExecutionProvider",)
     """ONNX Runtime execution providers in order of preference (ORT_PROVIDERS)."""
     intra_op_threads: int = 0
-    """ONNX Runtime intra-op threads (ORT_INTRA_OP_THREADS); 0 means CPUs divided by workers."""
+    """ONNX Runtime intra-op threads (ORT_INTRA_OP_THREADS); 0 means CPUs divided by workers.
+    The generator renders it from the pod's CPU request, which the server cannot see."""
+    allow_fallback: bool = False
+    """ORT_ALLOW_FALLBACK. false: the server is ready only while the first provider of
+    ORT_PROVIDERS is active, so a GPU deployment whose CUDA provider cannot start shows as
+    not ready instead of quietly computing on the CPU. true: it serves on what started."""
     log_level: str = "INFO"
     """Minimum level of the JSON log (LOG_LEVEL)."""
     log_file: str | None = None
@@ -122,6 +127,7 @@ _ENV_NAMES = {
     "threads": "THREADS",
     "ort_providers": "ORT_PROVIDERS",
     "intra_op_threads": "ORT_INTRA_OP_THREADS",
+    "allow_fallback": "ORT_ALLOW_FALLBACK",
     "log_level": "LOG_LEVEL",
     "log_file": "LOG_FILE",
     "max_request_bytes": "MAX_REQUEST_BYTES",
@@ -145,6 +151,10 @@ def _convert(field_name: str, env_name: str, raw: str) -> Any:
             return float(raw)
     except ValueError as e:
         raise SettingsError(f"{env_name} must be a number, got {raw!r}") from e
+    if field_name == "allow_fallback":
+        if raw.lower() not in ("true", "false"):
+            raise SettingsError(f"{env_name} must be true or false, got {raw!r}")
+        return raw.lower() == "true"
     if field_name in ("ort_providers", "cors_allowed_origins"):
         return tuple(p.strip() for p in raw.split(",") if p.strip())
     if field_name == "log_level":

@@ -34,6 +34,7 @@ class Demand:
     pods: int
     surge_pods: int = 0
     update: str = ""
+    ephemeral_bytes: int = 0
 
 
 def surge_pods(spec: Resolved) -> tuple[int, str]:
@@ -54,9 +55,11 @@ def surge_pods(spec: Resolved) -> tuple[int, str]:
 def demand(spec: Resolved) -> Demand:
     cpu = millicores(spec.cpu)
     memory = memory_bytes(spec.memory)
+    storage = memory_bytes(spec.server_storage)
     if spec.fluentd:
         cpu += millicores(SIDECAR_REQUESTS["cpu"])
         memory += memory_bytes(SIDECAR_REQUESTS["memory"])
+        storage += memory_bytes(SIDECAR_REQUESTS["ephemeral-storage"])
     replicas = spec.max_replicas
     surge, update = surge_pods(spec)
     return Demand(
@@ -67,6 +70,7 @@ def demand(spec: Resolved) -> Demand:
         replicas,
         surge,
         update,
+        storage * replicas,
     )
 
 
@@ -79,16 +83,21 @@ _RESOURCES: Sequence[tuple[str, str, Callable[[Demand], int], Callable[[int], st
     ("memory", "requests.memory", lambda d: d.memory_bytes, format_bytes),
     ("gpus", "GPUs", lambda d: d.gpus, str),
     ("pods", "pods", lambda d: d.pods, str),
+    ("ephemeralStorage", "requests.ephemeral-storage", lambda d: d.ephemeral_bytes, format_bytes),
 )
 
 
 def _limits(env: Environment) -> dict[str, int]:
-    return {
+    """The quota's limits; ephemeral storage only where the environment sets a quota for it."""
+    limits = {
         "cpu": millicores(env.quota.cpu),
         "memory": memory_bytes(env.quota.memory),
         "gpus": env.quota.gpus,
         "pods": env.quota.pods,
     }
+    if env.quota.ephemeral_storage:
+        limits["ephemeralStorage"] = memory_bytes(env.quota.ephemeral_storage)
+    return limits
 
 
 def check_quota(
@@ -97,6 +106,8 @@ def check_quota(
     demands = [demand(spec) for spec in specs]
     limits = _limits(env)
     for field, label, amount, fmt in _RESOURCES:
+        if field not in limits:
+            continue
         steady = sum(amount(d) for d in demands)
         surge = sum(_surge(amount, d) for d in demands)
         if steady + surge <= limits[field]:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
+from generator.check.artifacts import check_artifact
 from generator.check.monitoring import check_monitoring
+from generator.check.networkchecks import check_environment_network, check_model_network
+from generator.check.platformchecks import check_placement, check_platform_images
 from generator.check.rollout import check_rollout
-from generator.digest import file_sha256
 from generator.layout import RepoLayout
 from generator.load.inputschema import did_you_mean
 from generator.load.modelspec import ModelSource
 from generator.load.platform import ARGOCD_NAMESPACE, FLUX_NAMESPACE, Environment, Platform
-from generator.load.signature import SignatureError, differences, read_signature
 from generator.problems import Problem
 from generator.resolve import is_enabled, merged_tunables, origin
 
@@ -22,6 +22,8 @@ _SECRET_PATTERN = re.compile(r"(^|_)(" + "|".join(SECRET_WORDS) + r")S?($|_)")
 RESERVED_CONFIG = frozenset(
     {"MODEL_NAME", "MODEL_VERSION", "MODEL_PATH", "PORT", "WORKERS", "THREADS", "LOG_FILE"}
     | {"ORT_PROVIDERS", "LOG_LEVEL", "MODEL_PROFILE", "GRPC_PORT"}
+    | {"ORT_INTRA_OP_THREADS", "ORT_ALLOW_FALLBACK"}
+    | {"DRAIN_SECONDS", "GRACEFUL_TIMEOUT"}
 )
 # Kubernetes keeps ``default`` and the ``kube-`` prefix for itself, and the GitOps controllers'
 # own namespaces hold their credentials: the AppProject would let every model deploy there.
@@ -64,73 +66,15 @@ def check_platform(platform: Platform) -> Iterator[Problem]:
                 f"environment {env.name!r} enables Fluentd but names no aggregator",
                 "add aggregator: {host: <fluentd service>, port: 24224}",
             )
+        yield from check_platform_images(platform, env, fluentd)
+        yield from check_placement(platform, env)
+        yield from check_environment_network(platform, env)
         if fluentd.get("image", "").endswith(":latest"):
             yield doc.problem(
                 (*path, "logging", "fluentd", "image"),
                 "the Fluentd image must be pinned, not ':latest'",
                 "use a version tag such as fluent/fluentd:v1.17-1 or a digest",
             )
-
-
-def check_artifact(layout: RepoLayout, model: ModelSource) -> Iterator[Problem]:
-    doc = model.document
-    where = ("spec", "artifact", "path")
-    folder = layout.model_dir(model.folder).resolve()
-    candidate = layout.model_dir(model.folder) / model.artifact_path
-    if Path(model.artifact_path).is_absolute() or ".." in Path(model.artifact_path).parts:
-        yield doc.problem(
-            where,
-            f"artifact path {model.artifact_path!r} leaves the model folder",
-            "give a path inside the model folder, such as model.onnx",
-        )
-        return
-    resolved = candidate.resolve()
-    if not resolved.is_relative_to(folder):
-        yield doc.problem(
-            where,
-            f"artifact {model.artifact_path!r} is a link that leaves the model folder",
-            "copy the artifact into the model folder instead of linking to it",
-        )
-        return
-    if not resolved.is_file():
-        yield doc.problem(
-            where,
-            f"artifact {layout.relative(candidate)} does not exist",
-            "add the file, or fix spec.artifact.path",
-        )
-        return
-    actual = file_sha256(resolved)
-    if actual != model.artifact_sha256:
-        yield doc.problem(
-            ("spec", "artifact", "sha256"),
-            f"sha256 of {layout.relative(candidate)} is {actual}, not the one written here",
-            f"if the new artifact is intended, set sha256: {actual}",
-        )
-    yield from check_signature(layout, model, resolved)
-
-
-def check_signature(layout: RepoLayout, model: ModelSource, artifact: Path) -> Iterator[Problem]:
-    """An interface change must show up as an edit of spec.signature, not hide in a binary."""
-    if model.signature is None:
-        return
-    doc = model.document
-    shown = layout.relative(layout.model_dir(model.folder) / model.artifact_path)
-    try:
-        actual = read_signature(artifact)
-    except SignatureError as error:
-        yield doc.problem(
-            ("spec", "artifact", "path"),
-            f"cannot read the signature of {shown}: {error}",
-            "export the model as ONNX with tensor inputs and outputs",
-        )
-        return
-    for difference in differences(model.signature, actual):
-        yield doc.problem(
-            ("spec", "signature"),
-            f"{shown} does not match spec.signature: {difference}",
-            "if the new interface is intended (clients must change too), "
-            f"set signature: {actual.flow()}",
-        )
 
 
 def check_model(
@@ -202,6 +146,7 @@ def check_model_rules(
     for path, config in config_sources:
         for key in config:
             yield from _check_config_key(model, (*path, key), key, secret_envs)
+    yield from check_model_network(doc, model.egress)
     for index, ref in enumerate(model.secret_refs):
         if ref.env in RESERVED_CONFIG:
             yield doc.problem(

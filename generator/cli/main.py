@@ -11,6 +11,7 @@ import click
 
 from generator.cli.build import build_command
 from generator.cli.diff import diff
+from generator.cli.fetch import fetch
 from generator.cli.generate import generate
 from generator.cli.init import init
 from generator.cli.options import FORMATS, Options, default_format
@@ -69,6 +70,7 @@ for command in (
     build_command,
     promote_command,
     rollback_command,
+    fetch,
     profile,
 ):
     main.add_command(command)

@@ -28,7 +28,6 @@ from generator.delivery.inputs import (
 from generator.delivery.progress import Progress, progress_for
 from generator.delivery.promote import describe, plan_promotion
 from generator.delivery.registry import RegistryError
-from generator.digest import file_sha256
 from generator.git import GitError, head_revision
 from generator.layout import RepoLayout
 from generator.load.release import Pin, read_release, write_release
@@ -84,7 +83,7 @@ def build_images(
         raise GitError(f"--changed-since {options.changed_since}: {error}") from None
     if not models:
         return
-    _check_artifacts(models)
+    artifacts = _check_artifacts(options.root, models)
     try:
         client = images.connect()
     except images.EngineUnavailable as error:
@@ -106,7 +105,16 @@ def build_images(
             )
         for model in models:
             _deliver(
-                client, options, settings, platform, model, runtimes, registry, announce, progress
+                client,
+                options,
+                settings,
+                platform,
+                model,
+                artifacts[model.name],
+                runtimes,
+                registry,
+                announce,
+                progress,
             )
     except RegistryError as error:
         raise RegistryError(f"registry {registry}: {error}") from None
@@ -123,26 +131,23 @@ def _selected_models(options: BuildOptions, announce: Announce) -> list[ModelInp
     return [model for model in models if model.name in changed]
 
 
-def _check_artifacts(models: Sequence[ModelInput]) -> None:
-    """Every artifact before any build: a wrong hash must not cost a runtime build first."""
-    problems = []
+def _check_artifacts(root: Path, models: Sequence[ModelInput]) -> dict[str, dict[str, Path]]:
+    """Every artifact before any build: a wrong hash must not cost a runtime build first.
+    Registry and bucket artifacts missing from the cache are fetched here."""
+    from generator.artifacts.cache import default_cache
+    from generator.delivery.fetch import image_files
+
+    layout, cache = RepoLayout(root), default_cache()
+    problems: list[Problem] = []
+    files = {}
     for model in models:
-        if not model.artifact.is_file():
-            problems.append(Problem(model.source, *model.sha256_mark, "artifact file not found"))
-            continue
-        actual = file_sha256(model.artifact)
-        if actual != model.artifact_sha256:
-            problems.append(
-                Problem(
-                    model.source,
-                    *model.sha256_mark,
-                    f"{model.artifact_display} has sha256 {actual}, "
-                    f"not the declared {model.artifact_sha256}",
-                    "update spec.artifact.sha256 if the new artifact is intended",
-                )
-            )
+        try:
+            files[model.name] = image_files(layout, model.spec, cache)
+        except InputError as error:
+            problems += error.problems
     if problems:
         raise InputError(problems)
+    return files
 
 
 def _deliver(
@@ -151,6 +156,7 @@ def _deliver(
     settings: images.BuildSettings,
     platform: PlatformInput,
     model: ModelInput,
+    files: Mapping[str, Path],
     runtimes: Mapping[str, str],
     registry: str,
     announce: Announce,
@@ -176,7 +182,7 @@ def _deliver(
             name=model.name,
             version=model.version,
             accelerator=accelerator,
-            artifact=model.artifact_display,
+            files=files,
             runtime=runtimes[accelerator],
             repository=f"{registry}/{model.name}",
             labels=labels | {"io.mlgitops.accelerator": accelerator},

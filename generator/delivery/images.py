@@ -33,9 +33,6 @@ RUNTIME_REPOSITORIES = {"cpu": "mlgitops-runtime", "gpu": "mlgitops-runtime-gpu"
 BUILD_CA_MEMBER = ".mlgitops-build/ca-bundle.pem"
 """Where the CA bundle lands in the runtime build context, passed as CA_BUNDLE: the
 Dockerfile's builder stage trusts it (a TLS-inspecting proxy); the final stage never sees it."""
-MODEL_ARTIFACT_NAME = "model.onnx"
-"""Dockerfile.model copies ``$MODEL_DIR/model.onnx``; the context holds the artifact there
-whatever its name in the repository."""
 _PIP_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT")
 
 
@@ -160,16 +157,17 @@ def build_model_image(
     name: str,
     version: str,
     accelerator: str,
-    artifact: str,
+    files: Mapping[str, Path],
     runtime: str,
     repository: str,
     labels: Mapping[str, str],
     progress: Progress,
     settings: BuildSettings,
 ) -> ModelImage:
-    """``artifact`` is repository-relative; the caller has checked its sha256 already."""
+    """``files``: the model folder of the image (``model.onnx`` and the external data files its
+    graph references) -> where their bytes are here; the caller has checked every sha256."""
     model_dir = RepoLayout(root).relative(RepoLayout(root).model_dir(name))
-    extra = {f"{model_dir}/{MODEL_ARTIFACT_NAME}": (root / artifact).read_bytes()}
+    extra = {f"{model_dir}/{member}": path.read_bytes() for member, path in files.items()}
     # The reference profile travels beside the artifact; the server finds it through
     # MODEL_PROFILE (serving/Dockerfile.model).
     profile = RepoLayout(root).profile_file(name)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from generator.check.semantic import folder_name_problems
 from generator.layout import RepoLayout
+from generator.load.modelspec import ModelSource
 from generator.load.platform import Platform
 from generator.load.repository import load_model as load_model_source
 from generator.load.repository import load_platform as load_platform_source
@@ -30,6 +31,8 @@ class ModelInput:
     source: str
     sha256_mark: tuple[int, int]
     """Line and column of spec.artifact.sha256, where a hash mismatch is reported."""
+    spec: ModelSource
+    """The whole model.yaml, for the artifact's files (generator.artifacts)."""
     gpu_environments: tuple[str, ...] = ()
     """Environments that run the model on a GPU: it then needs an image on the GPU runtime."""
 
@@ -93,4 +96,5 @@ def _load_model(layout: RepoLayout, platform: Platform, name: str) -> ModelInput
         source=model.file,
         sha256_mark=(mark.line, mark.column),
         gpu_environments=gpu_environments,
+        spec=model,
     )

@@ -81,6 +81,8 @@ class DiffReport:
     overlays: tuple[OverlayChange, ...]
     impact: tuple[EnvironmentImpact, ...]
     waivers: tuple[WaiverChange, ...]
+    restarts: tuple[Any, ...] = ()
+    """`generator.diff.restarts.Restart` per workload that rolls its pods."""
 
     @property
     def empty(self) -> bool:

@@ -7,6 +7,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from generator.diff import compare, sides
+from generator.diff.restarts import restarts
 from generator.diff.sources import inputs_at
 from generator.layout import RepoLayout
 from generator.problems import InputError
@@ -46,4 +47,5 @@ def diff_report(root: Path, base: str, head: str | None) -> compare.DiffReport:
         overlays=compare.overlay_changes(old_objects, new_objects, order),
         impact=compare.impact(old.usage, new.usage, order),
         waivers=compare.waiver_changes(old.waivers, new.waivers),
+        restarts=restarts(old_objects, new_objects, order),
     )

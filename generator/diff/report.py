@@ -20,6 +20,7 @@ from generator.diff.compare import (
     ObjectChange,
     OverlayChange,
 )
+from generator.diff.restarts import describe, restart_lines
 from generator.diff.sides import Usage
 from generator.quantities import format_bytes, format_millicores
 
@@ -143,6 +144,7 @@ def format_text(report: DiffReport) -> str:
         return "\n".join(lines) + "\n"
     for overlay in report.overlays:
         lines += overlay_lines(overlay)
+    lines += restart_lines(report.restarts)
     lines += [impact_line(item) for item in report.impact if item.changed or _touched(report, item)]
     lines += _waiver_line(report)
     return "\n".join(lines) + "\n"
@@ -222,6 +224,10 @@ def format_markdown(report: DiffReport, limit: int = GITHUB_COMMENT_LIMIT) -> st
     parts.append(_counts(report) + ".\n")
     parts.append("Requests at maximum scale per environment, against the namespace quota.\n")
     parts.append("\n".join(_summary_table(report)) + "\n")
+    rolling = report.restarts
+    if rolling:
+        parts.append("**Pods that restart** (rolling update)\n")
+        parts.append("\n".join(f"- `{r.key}`: {describe(r)}" for r in rolling) + "\n")
     if report.waivers:
         parts.append("**Policy waivers**\n")
         parts.append(
@@ -318,6 +324,16 @@ def report_data(report: DiffReport) -> dict[str, Any]:
         "waivers": [
             {"model": w.model, "rule": w.rule, "reason": w.reason, "change": w.change}
             for w in report.waivers
+        ],
+        "restarts": [
+            {
+                "environment": r.environment,
+                "model": r.model,
+                "kind": r.kind,
+                "name": r.name,
+                "causes": list(r.causes),
+            }
+            for r in report.restarts
         ],
     }
 

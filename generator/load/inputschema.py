@@ -167,8 +167,29 @@ def _translate(document: Document, error: jsonschema.ValidationError) -> Iterato
         yield document.problem(
             path, f"{where}: {error.message}", f"use a value of {bound} {limit}{unit}"
         )
+    elif kind == "oneOf" and isinstance(instance, Mapping) and _alternatives(error):
+        names = _alternatives(error)
+        given = [name for name in names if name in instance]
+        yield document.problem(
+            path,
+            f"{where}: "
+            + (f"has both {' and '.join(given)}" if given else "has none of them")
+            + f"; exactly one of {', '.join(names)} is allowed",
+            description or f"keep exactly one of {', '.join(names)}",
+        )
     else:
         yield document.problem(path, f"{where}: {error.message}", description)
+
+
+def _alternatives(error: jsonschema.ValidationError) -> list[str]:
+    """The field names of a ``oneOf`` whose branches each only require one field."""
+    branches = error.validator_value if isinstance(error.validator_value, list) else []
+    names = [
+        b["required"][0]
+        for b in branches
+        if isinstance(b, Mapping) and list(b) == ["required"] and len(b["required"]) == 1
+    ]
+    return names if len(names) == len(branches) else []
 
 
 def _describe(value: Any) -> str:

@@ -37,6 +37,14 @@ class PolicyWaiver:
 
 
 @dataclass(frozen=True)
+class ExternalFile:
+    """An ONNX external data file: the location the graph records, and its sha256."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ModelSource:
     name: str
     owner: str
@@ -51,6 +59,11 @@ class ModelSource:
     document: Document
     waivers: tuple[PolicyWaiver, ...] = ()
     signature: Signature | None = None
+    artifact_uri: str = ""
+    """Where a registry or bucket holds the artifact; "" when ``artifact_path`` names a file."""
+    external_data: tuple[ExternalFile, ...] = ()
+    egress: tuple[Mapping[str, Any], ...] = ()
+    """spec.network.egress as written (schema-valid): destinations and ports."""
 
     @property
     def file(self) -> str:
@@ -66,7 +79,7 @@ def build_model(document: Document, folder: str) -> ModelSource:
         owner=data["metadata"]["owner"],
         description=data["metadata"].get("description", ""),
         version=spec["version"],
-        artifact_path=spec["artifact"]["path"],
+        artifact_path=spec["artifact"].get("path", ""),
         artifact_sha256=spec["artifact"]["sha256"],
         tunables={key: spec[key] for key in TUNABLE_FIELDS if key in spec},
         secret_refs=tuple(SecretRef(**ref) for ref in spec.get("secretRefs", [])),
@@ -77,4 +90,9 @@ def build_model(document: Document, folder: str) -> ModelSource:
             PolicyWaiver(w["rule"], w["reason"]) for w in spec.get("policy", {}).get("waivers", [])
         ),
         signature=from_data(spec["signature"]) if "signature" in spec else None,
+        artifact_uri=spec["artifact"].get("uri", ""),
+        external_data=tuple(
+            ExternalFile(f["path"], f["sha256"]) for f in spec["artifact"].get("externalData", [])
+        ),
+        egress=tuple(spec.get("network", {}).get("egress", [])),
     )

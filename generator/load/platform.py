@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.load.defaults import with_defaults
 from generator.load.inputschema import PLATFORM_SCHEMA
+from generator.load.storage import BUFFER_VOLUME_SIZE, ephemeral_bound
 from generator.load.yamlsource import Document
 
 ARGOCD_NAMESPACE = "argocd"
 """Where Argo CD runs; rendered into its AppProject and ApplicationSets, reserved for models."""
 FLUX_NAMESPACE = "flux-system"
 """Where Flux runs; rendered into its sources and Kustomizations, reserved for models."""
-SIDECAR_REQUESTS = {"cpu": "50m", "memory": "96Mi"}
+SIDECAR_STORAGE = ephemeral_bound(BUFFER_VOLUME_SIZE)
+"""The Fluentd sidecar's ephemeral storage: its buffer emptyDir and its own log files."""
+SIDECAR_REQUESTS = {"cpu": "50m", "memory": "96Mi", "ephemeral-storage": SIDECAR_STORAGE}
 """What the Fluentd sidecar of an environment with ``fluentd`` requests in every model pod
 (the sidecar is rendered with it, and the quota sums count it)."""
 
@@ -32,6 +37,34 @@ class Quota:
     memory: str
     gpus: int
     pods: int
+    ephemeral_storage: str | None = None
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The other side of a connection (environments.yaml / model.yaml ``networkPeer``):
+    pods of a namespace (None: the environment's own) with labels, or an IP block."""
+
+    namespace: str | None = None
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    cidr: str | None = None
+
+
+def peer_from(data: Mapping[str, Any]) -> Peer:
+    return Peer(data.get("namespace"), dict(data.get("podLabels", {})), data.get("cidr"))
+
+
+OWN_NAMESPACE = (Peer(),)
+CLUSTER_DNS = Peer("kube-system", {"k8s-app": "kube-dns"})
+
+
+@dataclass(frozen=True)
+class Network:
+    """Who may call and scrape the models; where DNS is. Defaults: own namespace only."""
+
+    callers: tuple[Peer, ...] = OWN_NAMESPACE
+    scrapers: tuple[Peer, ...] = OWN_NAMESPACE
+    dns: Peer = CLUSTER_DNS
 
 
 @dataclass(frozen=True)
@@ -39,6 +72,8 @@ class Fluentd:
     image: str
     aggregator_host: str
     aggregator_port: int
+    aggregator_peer: Peer | None = None
+    """Where log shipping may go; None when the host names no namespace (semantic refuses)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +91,24 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class SpreadConstraint:
+    topology_key: str
+    max_skew: int
+    when_unsatisfiable: str
+    min_domains: int | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where model pods run (environments.yaml ``placement``, defaults from the schema)."""
+
+    spread: tuple[SpreadConstraint, ...] = ()
+    priority_class_name: str | None = None
+    kubernetes_version: str = "1.33"
+    """Spread fields newer than the target version are left out (see render.placement)."""
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     index: int
@@ -70,6 +123,8 @@ class Environment:
     defaults: Mapping[str, Any]
     monitoring: Monitoring = Monitoring()
     progressive_delivery: str = "none"
+    placement: Placement = Placement()
+    network: Network = Network()
 
 
 @dataclass(frozen=True)
@@ -98,7 +153,61 @@ def _node_pool(data: Mapping[str, Any]) -> NodePool:
     )
 
 
-def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment:
+_SERVICE_HOST = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.(?P<namespace>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\..+)?$"
+)
+
+
+def aggregator_peer(aggregator: Mapping[str, Any]) -> Peer | None:
+    """The declared ``peer``, else the namespace of a ``<service>.<namespace>.svc`` host, else
+    the host itself when it is an IP address; None when nothing says where the host is."""
+    if "peer" in aggregator:
+        return peer_from(aggregator["peer"])
+    host = str(aggregator["host"])
+    match = _SERVICE_HOST.match(host)
+    if match:
+        return Peer(namespace=match.group("namespace"))
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return Peer(cidr=f"{address}/{address.max_prefixlen}")
+
+
+def _network(data: Mapping[str, Any]) -> Network:
+    return Network(
+        callers=tuple(peer_from(p) for p in data["callers"])
+        if "callers" in data
+        else OWN_NAMESPACE,
+        scrapers=(
+            tuple(peer_from(p) for p in data["scrapers"]) if "scrapers" in data else OWN_NAMESPACE
+        ),
+        dns=peer_from(data["dns"]) if "dns" in data else CLUSTER_DNS,
+    )
+
+
+def _placement(data: Mapping[str, Any], kubernetes_version: str) -> Placement:
+    given = with_defaults(
+        dict(data.get("placement", {})), PLATFORM_SCHEMA, "/$defs/environment/properties/placement"
+    )
+    return Placement(
+        spread=tuple(
+            SpreadConstraint(
+                topology_key=item["topologyKey"],
+                max_skew=item["maxSkew"],
+                when_unsatisfiable=item["whenUnsatisfiable"],
+                min_domains=item.get("minDomains"),
+            )
+            for item in given["topologySpreadConstraints"]
+        ),
+        priority_class_name=given.get("priorityClassName"),
+        kubernetes_version=kubernetes_version,
+    )
+
+
+def _environment(
+    data: Mapping[str, Any], index: int, last: bool, kubernetes_version: str
+) -> Environment:
     fluentd = data.get("logging", {}).get("fluentd", {})
     aggregator = fluentd.get("aggregator", {})
     sync = data.get("sync", {})
@@ -119,10 +228,19 @@ def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment
         cpu_pool=_node_pool(pools["cpu"]),
         gpu_pool=_node_pool(pools["gpu"]) if "gpu" in pools else None,
         quota=Quota(
-            cpu=quota["cpu"], memory=quota["memory"], gpus=quota["gpus"], pods=quota["pods"]
+            cpu=quota["cpu"],
+            memory=quota["memory"],
+            gpus=quota["gpus"],
+            pods=quota["pods"],
+            ephemeral_storage=quota.get("ephemeralStorage"),
         ),
         fluentd=(
-            Fluentd(fluentd["image"], aggregator["host"], aggregator["port"])
+            Fluentd(
+                fluentd["image"],
+                aggregator["host"],
+                aggregator["port"],
+                aggregator_peer(aggregator),
+            )
             if fluentd.get("enabled") and "host" in aggregator
             else None
         ),
@@ -135,6 +253,8 @@ def _environment(data: Mapping[str, Any], index: int, last: bool) -> Environment
             ),
         ),
         progressive_delivery=str(data.get("progressiveDelivery", "none")),
+        placement=_placement(data, kubernetes_version),
+        network=_network(data.get("network", {})),
     )
 
 
@@ -153,7 +273,7 @@ def build_platform(document: Document) -> Platform:
         repository_branch=data["repository"]["branch"],
         controller=data.get("gitops", {}).get("controller", "both"),
         environments=tuple(
-            _environment(env, index, index == len(environments) - 1)
+            _environment(env, index, index == len(environments) - 1, data["kubernetesVersion"])
             for index, env in enumerate(environments)
         ),
         document=document,

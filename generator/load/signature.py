@@ -126,13 +126,12 @@ def _tensor(value: onnx.ValueInfoProto, role: str) -> Tensor:
 
 def read_signature(path: Path) -> Signature:
     """The graph's inputs (minus initializers, which older exporters list too) and outputs."""
-    import onnx
-    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+    from generator.artifacts.external import NotOnnxError, load_graph
 
     try:
-        model = onnx.load(str(path), load_external_data=False)
-    except (DecodeError, OSError, ValueError, RuntimeError) as error:
-        raise SignatureError(f"not an ONNX model ({error})") from error
+        model = load_graph(path)
+    except NotOnnxError as error:
+        raise SignatureError(str(error)) from error
     if not model.HasField("graph") or not model.graph.output:
         raise SignatureError("not an ONNX model (no graph with outputs)")
     initializers = {init.name for init in model.graph.initializer}

@@ -4,14 +4,18 @@ it on the reference data, write ``models/<name>/profile.json``. Every failure is
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.check.semantic import check_artifact
+from generator.artifacts.cache import default_cache
+from generator.check.artifact_files import GRAPH_NAME
+from generator.check.artifacts import check_artifact
+from generator.delivery.fetch import image_files
 from generator.errors import UsageError
 from generator.layout import RepoLayout
 from generator.load.repository import load_model
-from generator.problems import InputError
+from generator.problems import InputError, Severity
 
 
 @dataclass(frozen=True)
@@ -49,23 +53,32 @@ def profile_model(layout: RepoLayout, name: str, data: Path, bins: int) -> Profi
     model, problems = load_model(layout, name)
     if model is None:
         raise InputError(problems)
-    problems = list(check_artifact(layout, model))
+    problems = [p for p in check_artifact(layout, model) if p.severity is Severity.ERROR]
     if problems:
         raise InputError(problems)
     if not data.is_file():
         raise UsageError(f"--data {data}: no such file")
-    artifact = layout.model_dir(model.folder) / model.artifact_path
-    shown = _shown(layout, data)
-    document = compute_profile(
-        model=model.name,
-        artifact=artifact,
-        shown_artifact=layout.relative(artifact),
-        artifact_sha256=model.artifact_sha256,
-        data=data,
-        shown_data=shown,
-        recorded_data=shown if not Path(shown).is_absolute() else data.name,
-        bins=bins,
+    # The model as its image holds it: the graph and its external data files side by side
+    # (a registry or bucket artifact fetched into the cache first, as build does).
+    files = image_files(layout, model, default_cache())
+    shown_artifact = model.artifact_uri or layout.relative(
+        layout.model_dir(model.folder) / model.artifact_path
     )
+    shown = _shown(layout, data)
+    with tempfile.TemporaryDirectory(prefix="mlgitops-profile-") as scratch:
+        for member, path in files.items():
+            (Path(scratch) / member).parent.mkdir(parents=True, exist_ok=True)
+            (Path(scratch) / member).symlink_to(path.resolve())
+        document = compute_profile(
+            model=model.name,
+            artifact=Path(scratch) / GRAPH_NAME,
+            shown_artifact=shown_artifact,
+            artifact_sha256=model.artifact_sha256,
+            data=data,
+            shown_data=shown,
+            recorded_data=shown if not Path(shown).is_absolute() else data.name,
+            bins=bins,
+        )
     target = layout.profile_file(model.folder)
     write_profile(target, dump_profile(document))
     return Profiled(

@@ -140,3 +140,23 @@ def pod_label_sets(
 def primary_note(labels: Mapping[str, str], pod: PodSpec) -> str:
     """Words for a finding about one of `pod_label_sets`: empty for the template's own."""
     return "" if labels is pod.labels else f" as Flagger's primary copy runs them ({dict(labels)})"
+
+
+_EVERY_ADDRESS = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def open_peer(peer: Any) -> str:
+    """Why a NetworkPolicyPeer admits everything ('' when it does not): every namespace, or
+    every address."""
+    peer = _mapping(peer)
+    namespaces = peer.get("namespaceSelector")
+    if (
+        isinstance(namespaces, Mapping)
+        and not namespaces.get("matchLabels")
+        and not (namespaces.get("matchExpressions"))
+    ):
+        return "selects every namespace (namespaceSelector: {})"
+    cidr = _mapping(peer.get("ipBlock")).get("cidr")
+    if cidr in _EVERY_ADDRESS and not _mapping(peer.get("ipBlock")).get("except"):
+        return f"admits every address (ipBlock {cidr})"
+    return ""

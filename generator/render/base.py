@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.check.sizing import intra_op_threads
+from generator.load.storage import TMP_VOLUME_SIZE, empty_dir
 from generator.render.delivery import rolling_update
 from generator.render.labels import (
     GRPC_PORT,
@@ -15,6 +17,8 @@ from generator.render.labels import (
     restricted_container_security,
     selector,
 )
+from generator.render.lifecycle import termination_grace_period
+from generator.render.network import model_policy_spec, serving_port_names
 from generator.resolve import Resolved
 
 Object = dict[str, Any]
@@ -26,19 +30,26 @@ drift monitoring is on (the server then counts; without the variable it does not
 
 
 def server_config(spec: Resolved) -> dict[str, str]:
-    """Environment of the server container (the serving runtime's public contract)."""
-    return {
+    """Environment of the server container (the serving runtime's public contract), through
+    its ConfigMap; PORT and GRPC_PORT are set on the container itself (`deployment`).
+
+    ORT_INTRA_OP_THREADS comes from the CPU request (`generator.check.sizing.intra_op_threads`); a
+    GPU deployment says whether it may stay ready on the CPU (ORT_ALLOW_FALLBACK)."""
+    config = {
         "MODEL_NAME": spec.model,
         "MODEL_VERSION": spec.version,
-        "PORT": str(SERVER_PORT),
-        "GRPC_PORT": str(GRPC_PORT),
         "WORKERS": str(spec.workers),
         "THREADS": str(spec.threads),
         "LOG_LEVEL": spec.log_level,
         "ORT_PROVIDERS": "CPUExecutionProvider",
+        "ORT_INTRA_OP_THREADS": str(intra_op_threads(spec.cpu, spec.workers)),
+        "DRAIN_SECONDS": str(spec.drain_seconds),
+        "GRACEFUL_TIMEOUT": str(spec.graceful_timeout_seconds),
         **({"MODEL_PROFILE": MODEL_PROFILE_PATH} if spec.drift_enabled else {}),
-        **dict(spec.config),
     }
+    if spec.accelerator == "gpu":
+        config["ORT_ALLOW_FALLBACK"] = "true" if spec.allow_cpu_fallback else "false"
+    return config | dict(spec.config)
 
 
 def _metadata(spec: Resolved, name: str) -> Object:
@@ -64,12 +75,14 @@ def _probe(path: str, period: int, failures: int) -> Object:
 
 
 def server_resources(spec: Resolved) -> Object:
-    limits: Object = {"memory": spec.memory}
+    storage = spec.server_storage
+    limits: Object = {"memory": spec.memory, "ephemeral-storage": storage}
     if spec.gpus:
         limits[spec.environment.gpu_pool.resource_name if spec.environment.gpu_pool else ""] = str(
             spec.gpus
         )
-    return {"requests": {"cpu": spec.cpu, "memory": spec.memory}, "limits": limits}
+    requests = {"cpu": spec.cpu, "memory": spec.memory, "ephemeral-storage": storage}
+    return {"requests": requests, "limits": limits}
 
 
 def deployment(spec: Resolved) -> Object:
@@ -84,11 +97,15 @@ def deployment(spec: Resolved) -> Object:
         ],
         "envFrom": [{"configMapRef": {"name": config_map_name(spec.model)}}],
     }
-    if spec.secret_refs:
-        container["env"] = [
-            {"name": ref.env, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
-            for ref in spec.secret_refs
-        ]
+    # The ports are properties of the pod spec (containerPort above), so they are set beside
+    # them rather than in the ConfigMap, where scanners read a key named PORT as a credential.
+    container["env"] = [
+        {"name": "PORT", "value": str(SERVER_PORT)},
+        {"name": "GRPC_PORT", "value": str(GRPC_PORT)},
+    ] + [
+        {"name": ref.env, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
+        for ref in spec.secret_refs
+    ]
     container |= {
         "resources": server_resources(spec),
         "startupProbe": _probe("/v2/health/live", 2, 60),
@@ -114,7 +131,9 @@ def deployment(spec: Resolved) -> Object:
                     "serviceAccountName": spec.model,
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": 30,
+                    "terminationGracePeriodSeconds": termination_grace_period(
+                        spec.drain_seconds, spec.graceful_timeout_seconds
+                    ),
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUN_AS_USER,
@@ -122,16 +141,8 @@ def deployment(spec: Resolved) -> Object:
                         "fsGroup": RUN_AS_USER,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "topologySpreadConstraints": [
-                        {
-                            "maxSkew": 1,
-                            "topologyKey": "kubernetes.io/hostname",
-                            "whenUnsatisfiable": "ScheduleAnyway",
-                            "labelSelector": {"matchLabels": selector(spec.model)},
-                        }
-                    ],
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                    "volumes": [empty_dir("tmp", TMP_VOLUME_SIZE)],
                 },
             },
         },
@@ -194,22 +205,14 @@ def pod_disruption_budget(spec: Resolved) -> Object:
 
 
 def network_policy(spec: Resolved) -> Object:
+    """Callers and scrapers of the environment (the base's: its own namespace only) on the
+    server's named ports; egress to what the model declares (`generator.render.network`)."""
+    ports = serving_port_names(deployment(spec))
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": _metadata(spec, spec.model),
-        "spec": {
-            "podSelector": {"matchLabels": selector(spec.model)},
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "ports": [
-                        {"port": "http", "protocol": "TCP"},
-                        {"port": "grpc", "protocol": "TCP"},
-                    ]
-                }
-            ],
-        },
+        "spec": model_policy_spec(spec.model, spec.environment, ports, spec.egress),
     }
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from generator.load.platform import Environment, NodePool
-from generator.render.fluentd import fluentd_patch
+from generator.render.fluentd import (
+    FLUENT_CONF,
+    fluent_conf,
+    fluentd_config_generator,
+    fluentd_patch,
+)
 from generator.render.labels import SERVER_CONTAINER
 
 Object = dict[str, Any]
@@ -35,20 +40,23 @@ def _pool_patch(pool: NodePool, extra_container: Object | None) -> Object:
     }
 
 
-def _component() -> Object:
-    return {
+def _component(generator: Object | None = None) -> Object:
+    component: Object = {
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
         "kind": "Component",
-        "patches": [{"target": {"kind": "Deployment"}, "path": "patch.yaml"}],
     }
+    if generator:
+        component["configMapGenerator"] = [generator]
+    component["patches"] = [{"target": {"kind": "Deployment"}, "path": "patch.yaml"}]
+    return component
 
 
 def cpu_pool_needed(env: Environment) -> bool:
     return bool(env.cpu_pool.node_selector or env.cpu_pool.tolerations)
 
 
-def render_components(env: Environment) -> dict[str, dict[str, Object]]:
-    """Component name -> (file name -> object) for one environment."""
+def render_components(env: Environment) -> dict[str, dict[str, Any]]:
+    """Component name -> (file name -> object, or text for fluent.conf) for one environment."""
     patches: dict[str, Object] = {}
     if cpu_pool_needed(env):
         patches[CPU_POOL] = _pool_patch(env.cpu_pool, None)
@@ -60,7 +68,13 @@ def render_components(env: Environment) -> dict[str, dict[str, Object]]:
         patches[GPU_POOL] = _pool_patch(env.gpu_pool, cuda)
     if env.fluentd is not None:
         patches[FLUENTD] = fluentd_patch(env)
-    return {
+    components: dict[str, dict[str, Any]] = {
         name: {"kustomization.yaml": _component(), "patch.yaml": patch}
         for name, patch in patches.items()
     }
+    if env.fluentd is not None:
+        components[FLUENTD] |= {
+            "kustomization.yaml": _component(fluentd_config_generator()),
+            FLUENT_CONF: fluent_conf(env),
+        }
+    return components

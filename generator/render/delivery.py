@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.render.labels import selector
+from generator.render.placement import POD_TEMPLATE_HASH
+from generator.render.rollout_argo import POD_TEMPLATE_HASH as ROLLOUTS_POD_TEMPLATE_HASH
 from generator.render.rollout_argo import hpa_target_patch, render_argo
-from generator.render.rollout_flagger import flagger_patches, render_flagger
+from generator.render.rollout_flagger import both_pods, flagger_patches, render_flagger
 from generator.resolve import Resolved
 from generator.rollout import canary_controller
 
@@ -25,6 +28,23 @@ def delivery_files(spec: Resolved) -> dict[str, Object]:
         case "flagger":
             return render_flagger(spec)
     return {}
+
+
+def hash_label(spec: Resolved) -> str:
+    """The pod label that tells one rollout's pods from another's: Argo Rollouts sets
+    ``rollouts-pod-template-hash`` (and no ``pod-template-hash``) on the pods it runs; the
+    Deployment controller (also under Flagger) sets ``pod-template-hash``."""
+    if controller(spec) == "argo-rollouts":
+        return ROLLOUTS_POD_TEMPLATE_HASH
+    return POD_TEMPLATE_HASH
+
+
+def pods_selector(spec: Resolved) -> Object:
+    """A label selector for every pod of the model: under Flagger, the primary copy's pods too
+    (Flagger labels them ``<model>-primary``)."""
+    if controller(spec) == "flagger":
+        return both_pods(spec)
+    return {"matchLabels": selector(spec.model)}
 
 
 def delivery_patches(spec: Resolved) -> list[Object]:

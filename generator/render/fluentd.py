@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.load.platform import SIDECAR_REQUESTS, Environment
+from generator.load.platform import SIDECAR_REQUESTS, SIDECAR_STORAGE, Environment
+from generator.load.storage import BUFFER_VOLUME_SIZE, LOG_VOLUME_SIZE, empty_dir
 from generator.render.labels import (
-    ENVIRONMENT_LABEL,
     FLUENTD_CONFIGMAP,
     LOG_DIR,
     MANAGED_BY,
@@ -74,15 +74,26 @@ def fluent_conf(env: Environment) -> str:
 """
 
 
-def fluentd_config_map(env: Environment) -> Object:
+FLUENT_CONF = "fluent.conf"
+
+
+def fluentd_config_generator() -> Object:
+    """The component's half of the sidecar's ConfigMap: fluent.conf, merged into the ConfigMap
+    each overlay creates (`fluentd_config_owner`). Generated, so kustomize names it by a hash of
+    its content and rewrites the pod's reference: a changed aggregator rolls the pods, in the
+    same sync that changes the file."""
+    return {"name": FLUENTD_CONFIGMAP, "behavior": "merge", "files": [FLUENT_CONF]}
+
+
+def fluentd_config_owner(model: str) -> Object:
+    """The overlay's half: it creates the ConfigMap with the model's name as one key, so each
+    model's ConfigMap has its own content hash and name, and each Argo CD Application or Flux
+    Kustomization owns (and prunes) only its own. Kustomize runs an overlay's generators before
+    its components' (kusttarget.accumulateTarget), hence the create here and the merge there."""
     return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": FLUENTD_CONFIGMAP,
-            "labels": {**MANAGED_BY, ENVIRONMENT_LABEL: env.name},
-        },
-        "data": {"fluent.conf": fluent_conf(env)},
+        "name": FLUENTD_CONFIGMAP,
+        "literals": [f"model={model}"],
+        "options": {"labels": {**MANAGED_BY}},
     }
 
 
@@ -90,7 +101,7 @@ def _field(path: str) -> Object:
     return {"fieldRef": {"fieldPath": path}}
 
 
-SIDECAR_LIMITS = {"memory": "192Mi"}
+SIDECAR_LIMITS = {"memory": "192Mi", "ephemeral-storage": SIDECAR_STORAGE}
 
 
 def fluentd_patch(env: Environment) -> Object:
@@ -129,8 +140,8 @@ def fluentd_patch(env: Environment) -> Object:
                 "spec": {
                     "containers": [server, sidecar],
                     "volumes": [
-                        {"name": "model-logs", "emptyDir": {"sizeLimit": "512Mi"}},
-                        {"name": "fluentd-buffer", "emptyDir": {"sizeLimit": "256Mi"}},
+                        empty_dir("model-logs", LOG_VOLUME_SIZE),
+                        empty_dir("fluentd-buffer", BUFFER_VOLUME_SIZE),
                         {"name": "fluentd-config", "configMap": {"name": FLUENTD_CONFIGMAP}},
                     ],
                 }

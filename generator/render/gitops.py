@@ -39,6 +39,10 @@ def emitted_kinds(objects: Iterable[Any]) -> list[tuple[str, str]]:
         if not isinstance(obj, Mapping) or "kind" not in obj or "apiVersion" not in obj:
             continue
         if obj["kind"] in _KUSTOMIZE_KINDS:
+            # What a kustomization generates is applied too (the model's and Fluentd's
+            # ConfigMaps come only from generators).
+            if obj.get("configMapGenerator"):
+                kinds.add(("", "ConfigMap"))
             continue
         group = str(obj["apiVersion"]).rpartition("/")[0]
         kinds.add((group, str(obj["kind"])))

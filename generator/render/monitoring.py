@@ -20,6 +20,8 @@ REQUESTS = "mlgitops_serve_requests_total"
 REQUEST_DURATION = "mlgitops_serve_request_duration_seconds"
 INFERENCE_DURATION = "mlgitops_serve_inference_duration_seconds"
 MODEL_READY = "mlgitops_serve_model_ready"
+EXECUTION_PROVIDER = "mlgitops_serve_execution_provider"
+GPU_PROVIDER = "CUDAExecutionProvider"
 RESTARTS = "kube_pod_container_status_restarts_total"  # kube-state-metrics
 # Routes that run the model (Open Inference Protocol, KServe v1, /predict): the SLOs are about
 # these, not about health checks and scrapes.
@@ -114,6 +116,12 @@ def not_ready_expr(spec: Resolved) -> str:
     )
 
 
+def off_gpu_expr(spec: Resolved) -> str:
+    """A replica of a GPU deployment whose CUDA provider is not the one running the model."""
+    scraped = scrape_selector(spec, provider=GPU_PROVIDER)
+    return f"max by (namespace, service, pod) ({EXECUTION_PROVIDER}{{{scraped}}}) < 1"
+
+
 def restarts_expr(spec: Resolved) -> str:
     return f"increase({RESTARTS}{{{pod_selector(spec)}}}[30m]) > 2"
 
@@ -139,6 +147,20 @@ def alert_rule(
 def rule_groups(spec: Resolved) -> list[Object]:
     """The alert rules, also what ``promtool`` checks in the tests."""
     model, env = spec.model, spec.environment.name
+    gpu: list[Object] = []
+    if spec.accelerator == "gpu":
+        # Not ready is the consequence (unless spec.server.allowCpuFallback); this is the cause.
+        gpu.append(
+            alert_rule(
+                spec,
+                "MLModelNotOnGpu",
+                off_gpu_expr(spec),
+                "5m",
+                "warning",
+                f"{model} in {env}: a replica holds a GPU but its CUDA execution provider is not "
+                "active; it computes on the CPU or not at all (see the server log)",
+            )
+        )
     return [
         {
             "name": f"mlgitops.{model}",
@@ -178,6 +200,7 @@ def rule_groups(spec: Resolved) -> list[Object]:
                     "warning",
                     f"{model} in {env}: a server container restarted more than twice in 30 minutes",
                 ),
+                *gpu,
             ],
         }
     ]

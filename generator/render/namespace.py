@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from generator.load.platform import Environment, Platform
-from generator.render.fluentd import fluentd_config_map
 from generator.render.labels import ENVIRONMENT_LABEL, MANAGED_BY
+from generator.render.network import namespace_policies
 
 Object = dict[str, Any]
 
@@ -30,18 +30,19 @@ def namespace(env: Environment, platform: Platform) -> Object:
 
 def resource_quota(env: Environment) -> Object:
     gpu_resource = env.gpu_pool.resource_name if env.gpu_pool else "nvidia.com/gpu"
+    hard = {
+        "requests.cpu": env.quota.cpu,
+        "requests.memory": env.quota.memory,
+        f"requests.{gpu_resource}": str(env.quota.gpus),
+        "pods": str(env.quota.pods),
+    }
+    if env.quota.ephemeral_storage:
+        hard["requests.ephemeral-storage"] = env.quota.ephemeral_storage
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
         "metadata": _metadata(env, "mlgitops-quota"),
-        "spec": {
-            "hard": {
-                "requests.cpu": env.quota.cpu,
-                "requests.memory": env.quota.memory,
-                f"requests.{gpu_resource}": str(env.quota.gpus),
-                "pods": str(env.quota.pods),
-            }
-        },
+        "spec": {"hard": hard},
     }
 
 
@@ -55,21 +56,15 @@ def limit_range() -> Object:
             "limits": [
                 {
                     "type": "Container",
-                    "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-                    "default": {"memory": "256Mi"},
+                    "defaultRequest": {
+                        "cpu": "100m",
+                        "memory": "128Mi",
+                        "ephemeral-storage": "128Mi",
+                    },
+                    "default": {"memory": "256Mi", "ephemeral-storage": "1Gi"},
                 }
             ]
         },
-    }
-
-
-def default_deny(env: Environment) -> Object:
-    """Deny all ingress; each model's own NetworkPolicy opens its ``http`` port."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": _metadata(env, "default-deny-ingress"),
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
     }
 
 
@@ -78,10 +73,8 @@ def render_namespace(env: Environment, platform: Platform) -> dict[str, Object]:
         "namespace.yaml": namespace(env, platform),
         "resourcequota.yaml": resource_quota(env),
         "limitrange.yaml": limit_range(),
-        "networkpolicy.yaml": default_deny(env),
+        **namespace_policies(env),
     }
-    if env.fluentd is not None:
-        files["fluentd-configmap.yaml"] = fluentd_config_map(env)
     files["kustomization.yaml"] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

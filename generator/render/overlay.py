@@ -9,15 +9,24 @@ from generator.layout import base_dir, component_dir
 from generator.load.release import image_tag
 from generator.render.base import (
     config_literals,
+    network_policy,
     scaling_fields,
     server_config,
     server_resources,
 )
 from generator.render.components import CPU_POOL, FLUENTD, GPU_POOL, cpu_pool_needed
 from generator.render.dashboard import render_dashboard
-from generator.render.delivery import delivery_files, delivery_patches, rolling_update
+from generator.render.delivery import (
+    delivery_files,
+    delivery_patches,
+    hash_label,
+    pods_selector,
+    rolling_update,
+)
+from generator.render.fluentd import fluentd_config_owner
 from generator.render.labels import ENVIRONMENT_LABEL, SERVER_CONTAINER, config_map_name
 from generator.render.monitoring import render_monitoring
+from generator.render.placement import pod_placement
 from generator.resolve import Resolved
 from generator.yamlout import dump
 
@@ -38,7 +47,13 @@ def _deployment_patch(spec: Resolved, base: Resolved) -> Object:
             **({"strategy": strategy} if strategy != rolling_update(base) else {}),
             "template": {
                 "spec": {
-                    "containers": [{"name": SERVER_CONTAINER, "resources": server_resources(spec)}]
+                    **pod_placement(
+                        spec.model,
+                        spec.environment.placement,
+                        hash_label(spec),
+                        pods_selector(spec),
+                    ),
+                    "containers": [{"name": SERVER_CONTAINER, "resources": server_resources(spec)}],
                 }
             },
         },
@@ -105,17 +120,39 @@ def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -
     changed = {k: v for k, v in env_config.items() if base_config.get(k) != v}
     # A merge cannot delete a key: one the environment drops is set empty (the server's unset).
     changed.update({k: "" for k in base_config if k not in env_config})
+    generators: list[Object] = []
     if changed:
-        kustomization["configMapGenerator"] = [
+        generators.append(
             {
                 "name": config_map_name(spec.model),
                 "behavior": "merge",
                 "literals": config_literals(changed),
             }
-        ]
+        )
+    if spec.fluentd:
+        generators.append(fluentd_config_owner(spec.model))
+    if generators:
+        kustomization["configMapGenerator"] = generators
     kustomization["patches"] = [
         {"patch": dump(_deployment_patch(spec, base))},
         {"patch": dump(_hpa_patch(spec))},
         *({"patch": dump(patch)} for patch in delivery_patches(spec)),
     ]
+    policy_patch = network_policy_patch(spec, base)
+    if policy_patch:
+        kustomization["patches"].append({"patch": dump(policy_patch)})
     return kustomization
+
+
+def network_policy_patch(spec: Resolved, base: Resolved) -> Object | None:
+    """The environment's callers and scrapers, where they differ from the base's (its own
+    namespace); ``ingress`` has no merge key, so the patch replaces the whole list."""
+    ingress = network_policy(spec)["spec"]["ingress"]
+    if ingress == network_policy(base)["spec"]["ingress"]:
+        return None
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": spec.model},
+        "spec": {"ingress": ingress},
+    }

@@ -125,10 +125,15 @@ def primary_disruption_budget(spec: Resolved) -> Object:
     }
 
 
+def both_pods(spec: Resolved) -> Object:
+    """A label selector for the canary's pods and the primary's."""
+    pods = [spec.model, primary_name(spec)]
+    return {"matchExpressions": [{"key": NAME_LABEL, "operator": "In", "values": pods}]}
+
+
 def flagger_patches(spec: Resolved) -> list[Object]:
     """The apex Service goes to Flagger; the NetworkPolicy admits traffic to the primary's pods
     and the canary's."""
-    pods = [spec.model, primary_name(spec)]
     return [
         {
             "apiVersion": "v1",
@@ -141,10 +146,7 @@ def flagger_patches(spec: Resolved) -> list[Object]:
             "kind": "NetworkPolicy",
             "metadata": {"name": spec.model},
             "spec": {
-                "podSelector": {
-                    "$patch": "replace",
-                    "matchExpressions": [{"key": NAME_LABEL, "operator": "In", "values": pods}],
-                }
+                "podSelector": {"$patch": "replace", **both_pods(spec)},
             },
         },
     ]

@@ -42,7 +42,10 @@ def header(sources: Sequence[str]) -> str:
 
 
 def _file(path: str, obj: Any, sources: Sequence[str]) -> RenderedFile:
-    return RenderedFile(path, header(sources) + dump(obj), obj, tuple(sources))
+    """A YAML file from an object; a string is written as it is (configuration files that a
+    generator reads, such as fluent.conf, whose comments start with # as YAML's do)."""
+    body = obj if isinstance(obj, str) else dump(obj)
+    return RenderedFile(path, header(sources) + body, obj, tuple(sources))
 
 
 def _folder(directory: str, files: Mapping[str, Any], sources: Sequence[str]) -> list[RenderedFile]:

@@ -23,6 +23,7 @@ from generator.policy.engine import OverlayContext
 from generator.problems import Problem
 from generator.render.tree import RenderedFile
 from generator.verify import kustomize
+from generator.verify.fields import built_problems
 from generator.verify.objects import built_object_errors, object_sort_key
 
 
@@ -83,6 +84,9 @@ def verify_builds(plan: Plan, jobs: int | None = None) -> tuple[list[Problem], i
                     kind, name = object_sort_key(obj)
                     problems.append(Problem(where, 0, 0, f"built {kind} {name}: {message}"))
             problems += policy_problems(plan, result.directory, built)
+            problems += built_problems(
+                plan.files, plan.platform, plan.models, result.directory, built
+            )
     return problems, count
 
 

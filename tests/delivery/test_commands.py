@@ -104,8 +104,8 @@ def test_build_checks_the_artifact_hash_before_anything_else(root: Path) -> None
     code, out, err = invoke(build_command, root, "iris")
     assert (code, out) == (1, "")
     assert err.startswith(
-        f"models/iris/model.yaml:8:13: models/iris/model.onnx has sha256 {SHA}, "
-        f"not the declared {'0' * 64}\n"
+        f"models/iris/model.yaml:8:13: sha256 of models/iris/model.onnx is {SHA}, "
+        "not the one written here\n"
     )
 
 

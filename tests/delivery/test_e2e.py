@@ -112,7 +112,8 @@ def serving(
     reference: str, model: str, **extra_env: str
 ) -> Iterator[tuple[triton.InferenceServerClient, Any]]:
     """Run the image as the generated Deployment runs it (read-only root, writable /tmp only,
-    no capabilities) on a free port, and yield a client once it is ready, and the container."""
+    no capabilities) on a free port, and yield a client once it is ready, and the container.
+    ``extra_env``: more environment variables of the server."""
     port = free_port()
     client = docker.from_env()
     container = client.containers.run(
@@ -256,13 +257,16 @@ def test_a_model_on_a_gpu_gets_a_second_image_on_the_gpu_runtime(
 
 def test_the_gpu_image_without_a_gpu_says_so_and_serves_on_cpu(gpu_pushed: Pin) -> None:
     """This machine has no GPU: onnxruntime-gpu's CUDA provider cannot start, and the server
-    must say so and still answer exactly as ONNX Runtime on CPU does."""
+    must say so and, where the model allows the fallback (spec.server.allowCpuFallback renders
+    ORT_ALLOW_FALLBACK=true), still answer exactly as ONNX Runtime on CPU does. Without it the
+    server stays not ready (tests/serving/test_providers.py)."""
     samples = np.random.default_rng(7).uniform(0, 16, size=(5, 64)).astype(np.float32)
     session = ort.InferenceSession(
         str(REPO / "models" / GPU_MODEL / "model.onnx"), providers=["CPUExecutionProvider"]
     )
     expected = session.run(["label"], {"input": samples})[0].tolist()
-    with serving(f"{gpu_pushed.image}@{gpu_pushed.gpu_digest}", GPU_MODEL) as (server, box):
+    reference = f"{gpu_pushed.image}@{gpu_pushed.gpu_digest}"
+    with serving(reference, GPU_MODEL, ORT_ALLOW_FALLBACK="true") as (server, box):
         request = triton.InferInput("input", list(samples.shape), "FP32")
         request.set_data_from_numpy(samples)
         result = server.infer(GPU_MODEL, [request], outputs=[triton.InferRequestedOutput("label")])

@@ -27,6 +27,9 @@ def test_memory_change_is_reported_by_field_with_its_quota_impact(example_repo: 
         PROD_MEMORY,
         "prod/diabetes-regressor Deployment "
         "spec.template.spec.containers[server].resources.requests.memory: 1Gi → 2Gi",
+        "restart prod/diabetes-regressor: Deployment diabetes-regressor rolls its pods "
+        "(spec.template.spec.containers[server].resources.limits.memory, "
+        "spec.template.spec.containers[server].resources.requests.memory changed)",
         "impact prod: replicas min 6, replicas max 14, CPU 9300m + surge 2350m (quota 64), "
         "memory 11840Mi + surge 2496Mi → 17984Mi + surge 4544Mi (quota 256Gi), GPUs 4 (quota 8), "
         "pods 14 + surge 3 (quota 200)",
@@ -101,6 +104,11 @@ def test_config_change_is_a_data_change_not_a_new_config_map(example_repo: Path)
         "dev/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
         "staging/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
         "prod/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
+        *(
+            f"restart {env}/iris-classifier: Deployment iris-classifier rolls its pods "
+            "(ConfigMap/iris-classifier-config changed)"
+            for env in ("dev", "staging", "prod")
+        ),
         "impact dev: replicas min 3, replicas max 4, CPU 1850m + surge 1300m (quota 16), "
         "memory 2496Mi + surge 1888Mi (quota 64Gi), GPUs 0 (quota 0), pods 4 + surge 3 (quota 60)",
         "impact staging: replicas min 5, replicas max 13, CPU 5800m + surge 1850m (quota 32), "
@@ -215,3 +223,49 @@ def test_json_is_stable_and_sorted(example_repo: Path) -> None:
         "old": "1Gi",
         "path": "spec.template.spec.containers[server].resources.limits.memory",
     }
+
+
+def test_a_changed_aggregator_restarts_every_pod_with_the_sidecar_and_says_so(
+    example_repo: Path,
+) -> None:
+    """The Fluentd configuration is generated per overlay with a content hash: a new
+    aggregator port is a new ConfigMap name in each sidecar pod's template, i.e. a restart."""
+    prod_aggregator = "fluentd-aggregator.logging.svc.cluster.local, port: 2422"
+    edit(example_repo / "environments.yaml", prod_aggregator + "4", prod_aggregator + "5")
+
+    outcome = run_cli("diff", "--base", "main", "--format", "json", root=example_repo)
+
+    assert outcome.exit_code == 0, outcome.stderr
+    data = json.loads(outcome.stdout)
+    assert [(r["environment"], r["model"], r["kind"]) for r in data["restarts"]] == [
+        ("prod", "diabetes-regressor", "Deployment")
+    ]
+    (restart,) = data["restarts"]
+    assert restart["causes"] == ["ConfigMap/mlgitops-fluentd"]
+    text = run_cli("diff", "--base", "main", root=example_repo).stdout
+    assert (
+        "restart prod/diabetes-regressor: Deployment diabetes-regressor rolls its pods "
+        "(ConfigMap/mlgitops-fluentd changed)"
+    ) in text.splitlines()
+    markdown = run_cli("diff", "--base", "main", "--format", "markdown", root=example_repo)
+    assert (
+        "- `prod/diabetes-regressor`: Deployment diabetes-regressor rolls its pods "
+        "(ConfigMap/mlgitops-fluentd changed)"
+    ) in markdown.stdout.splitlines()
+
+
+def test_a_dashboard_change_restarts_nothing(example_repo: Path) -> None:
+    """Grafana reads dashboards; the model's pods do not: a changed SLO changes the dashboard
+    and the alert rules, and no pod restarts."""
+    edit(
+        example_repo / "models/iris-classifier/model.yaml",
+        "slo: {minAccuracy: 0.9}",
+        "slo: {minAccuracy: 0.9, latencyP99Ms: 250}",
+    )
+
+    data = json.loads(
+        run_cli("diff", "--base", "main", "--format", "json", root=example_repo).stdout
+    )
+
+    assert data["changed"] is True
+    assert data["restarts"] == []

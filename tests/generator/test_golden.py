@@ -94,8 +94,10 @@ def test_check_reports_hand_edits_missing_and_stale_files(generated_repo: Path) 
     hint = "  hint: run 'mlgitops generate' and commit the result\n"
     assert outcome.stderr == (
         "base/fraud/deployment.yaml:1:1: differs from what the inputs generate "
-        "(stale or edited by hand)\n" + hint
-        + "base/fraud/service.yaml:1:1: would be created (missing from the tree)\n" + hint
+        "(stale or edited by hand)\n"
+        + hint
+        + "base/fraud/service.yaml:1:1: would be created (missing from the tree)\n"
+        + hint
         + "overlays/dev/retired/kustomization.yaml:1:1: is no longer generated and would be "
         "deleted\n" + hint
     )

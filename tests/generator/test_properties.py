@@ -60,13 +60,22 @@ TRICKY = ["on", "off", "yes", "no", "y", "0777", "1e3", "0x1F", "null", "~", ":"
           "a=b", "multi\nline", "tab\there", "\u00e9t\u00e9", "true", ".inf", "="]  # fmt: skip
 
 dns_label = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True)
+# Model names also name a Service: DNS-1035, starting with a letter.
+model_name = st.from_regex(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True)
+# A CPU request is never zero (the autoscaler divides by it).
 cpu = st.one_of(
     st.integers(1, 64_000).map(lambda n: f"{n}m"),
-    st.integers(0, 64).map(str),
+    st.integers(1, 64).map(str),
     st.tuples(st.integers(0, 63), st.integers(1, 999)).map(lambda t: f"{t[0]}.{t[1]}"),
 )
-memory = st.tuples(
-    st.integers(1, 4096), st.sampled_from(["", "k", "M", "G", "Ki", "Mi", "Gi"])
+# Memory for any number of workers (generator.check.sizing: 60 MiB + 64 x 44 MiB = 2876 MiB).
+memory = st.one_of(
+    st.tuples(st.integers(2876, 65536), st.sampled_from(["Mi"])),
+    st.tuples(st.integers(3016, 65536), st.sampled_from(["M"])),
+    st.tuples(st.integers(2_945_025, 67_108_864), st.sampled_from(["Ki"])),
+    st.tuples(st.integers(3_015_705, 67_108_864), st.sampled_from(["k"])),
+    st.tuples(st.integers(3_015_704_577, 2**36), st.sampled_from([""])),
+    st.tuples(st.integers(4, 64), st.sampled_from(["G", "Gi"])),
 ).map(lambda t: f"{t[0]}{t[1]}")
 _SECRETISH = re.compile("|".join(SECRET_WORDS))
 config_key = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
@@ -123,7 +132,9 @@ def tunables(draw: st.DrawFn, *, gpu_allowed: bool) -> dict[str, Any]:
 @st.composite
 def models(draw: st.DrawFn) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "version": draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True)),
+        "version": draw(
+            st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,19}[A-Za-z0-9])?", fullmatch=True)
+        ),
         "artifact": {"path": "model.onnx", "sha256": ARTIFACT_SHA256},
     }
     spec.update(draw(tunables(gpu_allowed=False)))
@@ -132,7 +143,9 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
         spec,
         "server",
         st.fixed_dictionaries(
-            {}, optional={"workers": st.integers(1, 64), "threads": st.integers(1, 64)}
+            # At most 10 workers fit the default 512Mi (generator.check.sizing: 60 + 10 x 44 MiB).
+            {},
+            optional={"workers": st.integers(1, 10), "threads": st.integers(1, 64)},
         ),
     )
     taken = set(spec.get("config", {}))
@@ -142,7 +155,10 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
                 {
                     "env": config_key.filter(lambda k: k not in taken),
                     "secret": dns_label,
-                    "key": st.from_regex(r"[-._a-zA-Z0-9]{1,20}", fullmatch=True),
+                    # IsConfigMapKey: never '.', '..' or starting with '..'.
+                    "key": st.from_regex(r"[-._a-zA-Z0-9]{1,20}", fullmatch=True).filter(
+                        lambda k: not k.startswith("..") and k != "."
+                    ),
                 }
             ),
             max_size=2,
@@ -170,7 +186,11 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "apiVersion": "mlgitops/v1",
         "kind": "Model",
-        "metadata": {"name": draw(dns_label), "owner": draw(dns_label), "description": description},
+        "metadata": {
+            "name": draw(model_name),
+            "owner": draw(dns_label),
+            "description": description,
+        },
         "spec": spec,
     }
 
@@ -203,7 +223,12 @@ def test_any_schema_valid_model_builds_and_passes_strict_validation(model: dict[
         assert built > 0
         for spec in plan.deployments:
             output = build_one(plan, name, spec.environment.name).output
-            (configmap,) = [o for o in load_all_core(output) if o["kind"] == "ConfigMap"]
+            # The model's own ConfigMap; a Fluentd sidecar brings a second one (fluent.conf).
+            (configmap,) = [
+                o
+                for o in load_all_core(output)
+                if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith(f"{name}-config-")
+            ]
             wanted = effective_config(model, spec.environment.name)
             assert {k: configmap["data"].get(k) for k in wanted} == wanted
 

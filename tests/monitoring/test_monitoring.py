@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.layout import RepoLayout
-from generator.pipeline import make_plan
 from generator.render.dashboard import dashboard_config_map
 from generator.render.monitoring import prometheus_rule, rule_groups, service_monitor
 from generator.resolve import Resolved
@@ -22,13 +20,6 @@ from tests.monitoring.promtool import promtool, run_rule_tests
 
 PROJECT = Path(__file__).resolve().parents[2]
 POD = "iris-classifier-6d4f9c7b8-x2x9z"
-
-
-@pytest.fixture(scope="module")
-def deployments() -> dict[str, Resolved]:
-    plan = make_plan(RepoLayout(PROJECT))
-    assert plan.ok, plan.problems
-    return {f"{d.environment.name}/{d.model}": d for d in plan.deployments}
 
 
 @pytest.fixture(scope="module")

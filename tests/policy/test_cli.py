@@ -86,7 +86,7 @@ def test_a_waiver_for_an_unknown_rule_is_an_error_with_did_you_mean(
     assert outcome.exit_code == 1
     assert outcome.stderr.splitlines() == [
         f"{MODEL}:34:22: waiver for unknown policy rule 'MLG180'",
-        "  hint: did you mean 'MLG110'? (list the rules: mlgitops policy)",
+        "  hint: did you mean 'MLG130'? (list the rules: mlgitops policy)",
     ]
 
 
@@ -112,7 +112,7 @@ def test_policy_lists_every_rule_as_text_markdown_and_json() -> None:
     markdown = run_cli("policy", "--format", "markdown", root=REPO_ROOT)
     assert "| MLG110 | warning | Workloads with more than one replica have a " in markdown.stdout
     rules = json.loads(run_cli("policy", "--format", "json", root=REPO_ROOT).stdout)
-    assert len(rules) == 14
+    assert len(rules) == 20  # MLG101-114 and MLG130-135 (issue 13)
     assert rules[7] == {
         "id": "MLG108",
         "severity": "error",

@@ -159,6 +159,61 @@ CASES: list[tuple[str, Defect, list[str]]] = [
             f"{SUBJECT}: {SERVER} binds hostPort 8080",
         ],
     ),
+    (
+        "MLG130",
+        lambda o: _kind(o, "NetworkPolicy")["spec"]["ingress"][0].pop("from"),
+        [
+            "prod/iris-classifier NetworkPolicy iris-classifier: spec.ingress[0] has no 'from': "
+            "it admits every source"
+        ],
+    ),
+    (
+        "MLG131",
+        lambda o: _kind(o, "NetworkPolicy")["spec"].update(
+            policyTypes=["Ingress"], egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]
+        ),
+        [
+            f"{SUBJECT}: no NetworkPolicy restricts the egress of its pods",
+            "prod/iris-classifier NetworkPolicy iris-classifier: spec.egress[0].to[0] admits "
+            "every address (ipBlock 0.0.0.0/0)",
+        ],
+    ),
+    (
+        "MLG132",
+        lambda o: _pod(o).update(terminationGracePeriodSeconds=30),
+        [
+            f"{SUBJECT}: spec.template.spec.terminationGracePeriodSeconds 30 is shorter than "
+            "the server's shutdown (DRAIN_SECONDS 5 + GRACEFUL_TIMEOUT 30); requests still "
+            "running get SIGKILL (want at least 45)"
+        ],
+    ),
+    (
+        "MLG133",
+        lambda o: (
+            _server(o)["resources"]["limits"].update({"ephemeral-storage": "100Mi"}),
+            _pod(o)["volumes"].append({"name": "scratch", "emptyDir": {}}),
+        ),
+        [
+            f"{SUBJECT}: spec.template.spec.volumes[scratch] is an emptyDir without sizeLimit",
+            f"{SUBJECT}: {SERVER} ephemeral-storage limit 100Mi is below the size limits of "
+            "the emptyDirs it writes (256Mi)",
+        ],
+    ),
+    (
+        "MLG134",
+        lambda o: _pod(o)["topologySpreadConstraints"][0].update(
+            whenUnsatisfiable="ScheduleAnyway"
+        ),
+        [f"{SUBJECT}: may run 4 replicas, and nothing keeps two of them off the same node"],
+    ),
+    (
+        "MLG135",
+        lambda o: _server(o)["envFrom"][0]["configMapRef"].update(name="shared-config"),
+        [
+            f"{SUBJECT}: {SERVER}.envFrom reads ConfigMap 'shared-config', which this overlay "
+            "does not generate: a change to it does not roll the pods"
+        ],
+    ),
 ]
 
 
@@ -190,7 +245,7 @@ def test_digest_rule_passes_a_pin_and_fails_a_tag_where_required(built: Objects)
 
 def test_every_rule_is_documented_with_pass_and_fail_examples() -> None:
     ids = [rule.id for rule in all_rules()]
-    assert ids == [f"MLG1{n:02d}" for n in range(1, 15)]
+    assert ids == [f"MLG1{n:02d}" for n in [*range(1, 15), *range(30, 36)]]
     for rule in all_rules():
         assert "PASS" in rule.doc and "FAIL" in rule.doc, rule.id
         assert rule.severity.value in ("error", "warning")
@@ -199,3 +254,30 @@ def test_every_rule_is_documented_with_pass_and_fail_examples() -> None:
 
 def test_every_rule_has_a_fail_case() -> None:
     assert sorted({c[0] for c in CASES} | {"MLG109"}) == [r.id for r in all_rules()]
+
+
+def test_digest_rule_covers_every_container_with_the_fix_where_it_is_set(built: Objects) -> None:
+    objects = copy.deepcopy(built)
+    _server(objects)["image"] = "registry.example.com/ml/iris-classifier@sha256:" + "a" * 64
+    _pod(objects)["containers"].append({"name": "fluentd", "image": "fluent/fluentd:v1.17-1"})
+    context = OverlayContext("prod/iris-classifier", require_digest=True)
+    (finding,) = [p for p in check_objects(objects, context) if p.rule == "MLG109"]
+    assert finding.message == (
+        f"{SUBJECT}: spec.template.spec.containers[fluentd] image 'fluent/fluentd:v1.17-1' is "
+        "not pinned by digest, and this environment sets requireDigest: true"
+    )
+    assert finding.hint == (
+        "pin it where it is set, as fluent/fluentd:v1.17-1@sha256:<digest> (the Fluentd "
+        "sidecar: logging.fluentd.image in environments.yaml); the registry shows the digest"
+    )
+
+
+def test_a_config_map_named_without_its_content_hash_does_not_roll_pods(built: Objects) -> None:
+    objects = copy.deepcopy(built)
+    config = next(o for o in objects if o["kind"] == "ConfigMap")
+    config["metadata"]["name"] = "iris-classifier-config"
+    _server(objects)["envFrom"][0]["configMapRef"]["name"] = "iris-classifier-config"
+    assert _findings(objects, "MLG135") == [
+        f"{SUBJECT}: {SERVER}.envFrom reads ConfigMap 'iris-classifier-config', whose name "
+        "carries no content hash: a change to it does not roll the pods"
+    ]

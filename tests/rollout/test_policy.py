@@ -73,6 +73,30 @@ def test_flaggers_primary_pods_need_their_pdb_and_network_policy(make_repo: Repo
     assert "'app.kubernetes.io/name': 'fraud-primary'" in network[0]
 
 
+def test_the_replica_spread_follows_the_rollout_and_flaggers_primary(
+    make_repo: RepoFactory,
+) -> None:
+    """MLG134 reads maxReplicas from the HPA that scales the Rollout, and wants the primary
+    copy's pods spread too."""
+    argo = _overlay(make_repo, "argo-rollouts")
+    argo_pod = next(o for o in argo if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    argo_pod["topologySpreadConstraints"][0]["whenUnsatisfiable"] = "ScheduleAnyway"
+    flagger = _overlay(make_repo, "flagger")
+    pod = next(o for o in flagger if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    for constraint in pod["topologySpreadConstraints"]:
+        constraint["labelSelector"] = {"matchLabels": {"app.kubernetes.io/name": "fraud"}}
+
+    argo_findings = _findings(argo, "MLG134")
+    flagger_findings = _findings(flagger, "MLG134")
+
+    assert len(argo_findings) == 1
+    assert (
+        "may run 4 replicas, and nothing keeps two of them off the same node" in (argo_findings[0])
+    )
+    assert len(flagger_findings) == 1
+    assert "as Flagger's primary copy runs them" in flagger_findings[0]
+
+
 def test_a_rollout_with_its_own_template_is_checked_like_a_deployment(
     make_repo: RepoFactory,
 ) -> None:

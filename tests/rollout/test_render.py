@@ -137,6 +137,12 @@ def test_argo_rollouts_overlay_builds_and_the_workload_carries_hpa_and_metrics(
     pod_labels = built[("Deployment", "fraud")]["spec"]["template"]["metadata"]["labels"]
     pdb = built[("PodDisruptionBudget", "fraud")]["spec"]["selector"]["matchLabels"]
     assert pdb.items() <= pod_labels.items()
+    # The Rollout's pods carry rollouts-pod-template-hash (no pod-template-hash): the spread
+    # keeps one revision's pods apart by that label.
+    pod = built[("Deployment", "fraud")]["spec"]["template"]["spec"]
+    spread = pod["topologySpreadConstraints"]
+    assert [c["matchLabelKeys"] for c in spread] == [["rollouts-pod-template-hash"]] * 2
+    assert all(c["labelSelector"]["matchLabels"].items() <= pod_labels.items() for c in spread)
     # dev rolls: no Rollout there.
     assert not (root / "overlays/dev/fraud/rollout.yaml").exists()
 
@@ -187,6 +193,11 @@ def test_flagger_overlay_builds_and_hands_the_services_to_flagger(make_repo: Rep
             }
         ]
     }
+    # The spread counts the primary's pods too (Flagger labels them fraud-primary), one
+    # Deployment's revision at a time.
+    spread = built[("Deployment", "fraud")]["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert [c["labelSelector"] for c in spread] == [policy] * 2
+    assert [c["matchLabelKeys"] for c in spread] == [["pod-template-hash"]] * 2
     monitor = built[("ServiceMonitor", "fraud")]["spec"]["selector"]
     assert monitor["matchExpressions"][0]["values"] == ["fraud-primary", "fraud-canary"]
     rules = yaml.safe_dump(built[("PrometheusRule", "fraud")])

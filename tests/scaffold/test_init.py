@@ -104,6 +104,16 @@ def test_init_json_output_carries_sha256_and_signature(repo: Path) -> None:
             id="long-name",
         ),
         pytest.param(
+            "3d-detector",
+            IRIS,
+            2,
+            "error: model name '3d-detector' also names the model's Service: it must be "
+            "lower-case letters, digits and '-', starting with a letter and ending with a letter "
+            "or digit (a DNS-1035 label)\n"
+            "  hint: use lower-case letters, digits and '-', starting with a letter\n",
+            id="service-name-starts-with-digit",
+        ),
+        pytest.param(
             "fraud",
             Path("/nonexistent/model.onnx"),
             2,

@@ -72,8 +72,28 @@ def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
         ),
         pytest.param({"MODEL_PATH": "m", "GRPC_PORT": "-1"}, "GRPC_PORT must be", id="grpc"),
         pytest.param({"MODEL_PATH": "m", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be", id="level"),
+        pytest.param(
+            {"MODEL_PATH": "m", "ORT_ALLOW_FALLBACK": "yes"},
+            "ORT_ALLOW_FALLBACK must be true or false",
+            id="fallback-not-boolean",
+        ),
     ],
 )
 def test_invalid_settings_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         settings_from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(None, False), ("false", False), ("true", True), ("TRUE", True)]
+)
+def test_fallback_to_another_provider_is_off_unless_asked_for(
+    raw: str | None, expected: bool
+) -> None:
+    env = {"MODEL_PATH": "m.onnx"} | ({"ORT_ALLOW_FALLBACK": raw} if raw else {})
+    assert settings_from_env(env).allow_fallback is expected
+
+
+def test_the_rendered_thread_count_wins_over_the_cpus_the_server_sees() -> None:
+    env = {"MODEL_PATH": "m.onnx", "WORKERS": "1", "ORT_INTRA_OP_THREADS": "3"}
+    assert settings_from_env(env).ort_threads == 3

@@ -47,7 +47,11 @@ def test_only_release_may_write_and_only_pr_comment_may_touch_pull_requests() ->
         ("ci.yaml", "test"): {"contents": "read"},
         ("pr.yaml", "validate"): {"contents": "read"},
         ("pr.yaml", "comment"): {"contents": "read", "pull-requests": "write"},
-        ("release.yaml", "release"): {"contents": "write", "packages": "write"},
+        ("release.yaml", "release"): {
+            "contents": "write",
+            "packages": "write",
+            "id-token": "write",
+        },
     }
 
 

@@ -37,6 +37,12 @@ spec:
     spec:
       automountServiceAccountToken: false
       serviceAccountName: iris-classifier
+      terminationGracePeriodSeconds: 45
+      topologySpreadConstraints:
+        - topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: DoNotSchedule
+          maxSkew: 1
+          labelSelector: {{matchLabels: {{app.kubernetes.io/name: iris-classifier}}}}
       securityContext:
         runAsNonRoot: true
         runAsUser: 10001
@@ -54,7 +60,7 @@ spec:
             allowPrivilegeEscalation: false
             readOnlyRootFilesystem: true
             capabilities: {{drop: [ALL]}}
-      volumes: [{{name: tmp, emptyDir: {{}}}}]
+      volumes: [{{name: tmp, emptyDir: {{sizeLimit: 256Mi}}}}]
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -74,7 +80,7 @@ kind: NetworkPolicy
 metadata: {{name: iris-classifier}}
 spec:
   podSelector: {{matchLabels: {{app.kubernetes.io/name: iris-classifier}}}}
-  policyTypes: [Ingress]
+  policyTypes: [Ingress, Egress]
 ---
 apiVersion: v1
 kind: ServiceAccount

@@ -38,9 +38,10 @@ def test_the_server_runs_restricted_with_its_requests_and_a_memory_limit(
     [server] = pod["containers"]
 
     assert server["name"] == "server"
+    # Ephemeral storage: /tmp's 256Mi sizeLimit plus 64Mi of kubelet-rotated logs (issue 13).
     assert server["resources"] == {
-        "requests": {"cpu": "750m", "memory": "1Gi"},
-        "limits": {"memory": "1Gi"},
+        "requests": {"cpu": "750m", "memory": "1Gi", "ephemeral-storage": "320Mi"},
+        "limits": {"memory": "1Gi", "ephemeral-storage": "320Mi"},
     }
     assert server["securityContext"]["allowPrivilegeEscalation"] is False
     assert server["securityContext"]["capabilities"] == {"drop": ["ALL"]}
@@ -55,7 +56,9 @@ def test_secret_refs_become_secret_key_refs_never_values(specs: SpecsFactory) ->
     [server] = deployment(spec)["spec"]["template"]["spec"]["containers"]
 
     assert server["env"] == [
-        {"name": "DB_URL", "valueFrom": {"secretKeyRef": {"name": "fraud-db", "key": "url"}}}
+        {"name": "PORT", "value": "8080"},
+        {"name": "GRPC_PORT", "value": "8081"},
+        {"name": "DB_URL", "valueFrom": {"secretKeyRef": {"name": "fraud-db", "key": "url"}}},
     ]
     assert "DB_URL" not in server_config(spec)
 
@@ -65,11 +68,13 @@ def test_server_config_carries_the_model_and_its_own_config(specs: SpecsFactory)
 
     config = server_config(spec)
 
-    assert (config["MODEL_NAME"], config["MODEL_VERSION"], config["PORT"]) == (
+    assert (config["MODEL_NAME"], config["MODEL_VERSION"], config["DRAIN_SECONDS"]) == (
         "fraud",
         "1.0.0",
-        "8080",
+        "5",
     )
+    # PORT sits beside containerPort on the container, not in the ConfigMap (issue 13).
+    assert "PORT" not in config
     assert config["FEATURE_SET"] == "v3"
 
 
@@ -88,6 +93,10 @@ def test_budget_and_network_policy_select_the_model_pods(specs: SpecsFactory) ->
     for obj in (pod_disruption_budget(spec), network_policy(spec)):
         selector = obj["spec"].get("selector") or obj["spec"]["podSelector"]
         assert selector["matchLabels"].items() <= pods.items()
+    # The base admits its own namespace only; environments declare other callers (issue 13).
     assert network_policy(spec)["spec"]["ingress"] == [
-        {"ports": [{"port": "http", "protocol": "TCP"}]}
+        {
+            "from": [{"podSelector": {}}],
+            "ports": [{"port": "http", "protocol": "TCP"}, {"port": "grpc", "protocol": "TCP"}],
+        }
     ]

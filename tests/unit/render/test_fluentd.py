@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from generator.load.platform import SIDECAR_REQUESTS
-from generator.render.fluentd import fluent_conf, fluentd_config_map, fluentd_patch
+from generator.render.components import render_components
+from generator.render.fluentd import fluent_conf, fluentd_patch
 from tests.unit.render.conftest import SpecsFactory
 
 
@@ -31,4 +32,9 @@ def test_the_configuration_forwards_to_the_environment_aggregator(specs: SpecsFa
 
     assert f"host {env.fluentd.aggregator_host}\n" in conf
     assert f"port {env.fluentd.aggregator_port}\n" in conf
-    assert fluentd_config_map(env)["data"] == {"fluent.conf": conf}
+    # The component carries fluent.conf and merges it into each overlay's hashed ConfigMap.
+    component = render_components(env)["fluentd"]
+    assert component["fluent.conf"] == conf
+    assert component["kustomization.yaml"]["configMapGenerator"] == [
+        {"name": "mlgitops-fluentd", "behavior": "merge", "files": ["fluent.conf"]}
+    ]

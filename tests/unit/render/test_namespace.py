@@ -37,4 +37,8 @@ def test_quota_default_deny_and_kustomization_of_each_environment(specs: SpecsFa
         kustomization = files["kustomization.yaml"]
         assert kustomization["namespace"] == env.namespace
         assert kustomization["resources"] == sorted(set(files) - {"kustomization.yaml"})
-        assert ("fluentd-configmap.yaml" in files) == (env.fluentd is not None)
+        # Nothing a pod reads lives here (issue 13): Fluentd's configuration is per overlay.
+        assert "fluentd-configmap.yaml" not in files
+        egress = files["networkpolicy-egress.yaml"]["spec"]
+        assert egress == {"podSelector": {}, "policyTypes": ["Egress"]}
+        assert ("networkpolicy-logging.yaml" in files) == (env.fluentd is not None)
