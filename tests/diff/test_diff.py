@@ -104,10 +104,12 @@ def test_config_change_is_a_data_change_not_a_new_config_map(example_repo: Path)
         "dev/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
         "staging/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
         "prod/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
+        # dev rolls the Deployment; staging and prod roll iris by canary through the Argo
+        # Rollout that scales it.
         *(
-            f"restart {env}/iris-classifier: Deployment iris-classifier rolls its pods "
+            f"restart {env}/iris-classifier: {kind} iris-classifier rolls its pods "
             "(ConfigMap/iris-classifier-config changed)"
-            for env in ("dev", "staging", "prod")
+            for env, kind in (("dev", "Deployment"), ("staging", "Rollout"), ("prod", "Rollout"))
         ),
         "impact dev: replicas min 3, replicas max 4, CPU 1850m + surge 1300m (quota 16), "
         "memory 2496Mi + surge 1888Mi (quota 64Gi), GPUs 0 (quota 0), pods 4 + surge 3 (quota 60)",
