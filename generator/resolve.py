@@ -4,7 +4,7 @@ model spec < the model's per-environment override)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.load.defaults import deep_merge, tunable_defaults
@@ -13,6 +13,7 @@ from generator.load.platform import Environment, NodePool, Platform, Quota, Sync
 from generator.load.release import Pin
 from generator.load.storage import LOG_VOLUME_SIZE, TMP_VOLUME_SIZE, ephemeral_bound
 from generator.load.yamlsource import Document, PathKey
+from generator.rollout import RolloutSpec, rollout_spec
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Resolved:
     slo_latency_p99_ms: int = 100
     slo_error_ratio: float = 0.01
     slo_min_accuracy: float | None = None
+    rollout: RolloutSpec = field(default_factory=RolloutSpec)
     drift_enabled: bool = False
     drift_psi_threshold: float = 0.2
     drift_window: str = "1h"
@@ -133,6 +135,7 @@ def resolve(model: ModelSource, env: Environment, platform: Platform, pin: Pin |
         slo_latency_p99_ms=spec["slo"]["latencyP99Ms"],
         slo_error_ratio=spec["slo"]["errorRatio"],
         slo_min_accuracy=spec["slo"].get("minAccuracy"),
+        rollout=rollout_spec(spec),
         drift_enabled=drift["enabled"],
         drift_psi_threshold=drift["psiThreshold"],
         drift_window=drift["window"],
@@ -167,4 +170,5 @@ def resolve_base(model: ModelSource, platform: Platform) -> Resolved:
     Environments add their defaults, overrides, node pools, GPUs and sidecars as overlays.
     """
     spec = resolve(model, BASE_ENVIRONMENT, platform, None)
-    return replace(spec, accelerator="cpu", gpus=0, fluentd=False)
+    cpu_only = {**merged_tunables(model, BASE_ENVIRONMENT), "accelerator": "cpu"}
+    return replace(spec, accelerator="cpu", gpus=0, fluentd=False, rollout=rollout_spec(cpu_only))

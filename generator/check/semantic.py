@@ -9,6 +9,7 @@ from generator.check.artifacts import check_artifact
 from generator.check.monitoring import check_monitoring
 from generator.check.networkchecks import check_environment_network, check_model_network
 from generator.check.platformchecks import check_placement, check_platform_images
+from generator.check.rollout import check_rollout
 from generator.layout import RepoLayout
 from generator.load.inputschema import did_you_mean
 from generator.load.modelspec import ModelSource
@@ -164,6 +165,7 @@ def check_model_rules(
         if not is_enabled(model, env):
             continue
         yield from _check_resolved(model, env, platform)
+        yield from check_rollout(model, env, platform)
 
 
 def _check_config_key(

@@ -19,6 +19,7 @@ from generator.cli.policy import policy
 from generator.cli.profile import profile
 from generator.cli.promote import promote_command
 from generator.cli.render import render
+from generator.cli.rollback import rollback_command
 from generator.cli.schema import schema
 from generator.cli.up import down_command, up_command
 from generator.cli.validate import validate
@@ -69,6 +70,7 @@ for command in (
     schema,
     build_command,
     promote_command,
+    rollback_command,
     fetch,
     profile,
     up_command,

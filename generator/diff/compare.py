@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from generator.diff.rollout import rollout_summary
 from generator.diff.sides import Object, Usage
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -46,6 +47,8 @@ class OverlayChange:
     model: str
     change: str
     objects: tuple[ObjectChange, ...]
+    rollout: tuple[str | None, str | None] = (None, None)
+    """How each side rolls a new version out (`rollout_summary`), before and after."""
 
     @property
     def key(self) -> str:
@@ -177,7 +180,8 @@ def overlay_changes(
         change = ADDED if key not in old else REMOVED if key not in new else CHANGED
         objects = object_changes(old.get(key, ()), new.get(key, ()))
         if objects:
-            result.append(OverlayChange(env, model, change, objects))
+            rollout = (rollout_summary(old.get(key, ())), rollout_summary(new.get(key, ())))
+            result.append(OverlayChange(env, model, change, objects, rollout))
     return tuple(result)
 
 

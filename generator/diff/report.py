@@ -67,6 +67,9 @@ def field_lines(prefix: str, change: FieldChange) -> list[str]:
 
 def overlay_lines(overlay: OverlayChange) -> list[str]:
     lines = []
+    before, after = overlay.rollout
+    if before != after and before is not None and after is not None:
+        lines.append(f"{overlay.key} rollout: {before} {ARROW} {after}")
     for obj in overlay.objects:
         prefix = f"{overlay.key} {_object_label(overlay, obj)}"
         if obj.change != CHANGED:
@@ -82,14 +85,28 @@ def _pair(before: str | None, after: str | None) -> str:
     return before if before == after else f"{before} {ARROW} {after}"
 
 
+def _with_surge(amount: int, surge: int, fmt: Callable[[int], str]) -> str:
+    """``9300m``, or ``9300m + surge 2325m``: what the models' updates add beside maxReplicas
+    counts against the quota too."""
+    return fmt(amount) + (f" + surge {fmt(surge)}" if surge else "")
+
+
 Metric = tuple[str, Callable[[Usage], str], Callable[[Usage], str] | None]
 _METRICS: tuple[Metric, ...] = (
     ("replicas min", lambda u: str(u.min_replicas), None),
     ("replicas max", lambda u: str(u.max_replicas), None),
-    ("CPU", lambda u: format_millicores(u.cpu_millis), lambda u: u.quota_cpu),
-    ("memory", lambda u: format_bytes(u.memory_bytes), lambda u: u.quota_memory),
-    ("GPUs", lambda u: str(u.gpus), lambda u: str(u.quota_gpus)),
-    ("pods", lambda u: str(u.pods), lambda u: str(u.quota_pods)),
+    (
+        "CPU",
+        lambda u: _with_surge(u.cpu_millis, u.surge[0], format_millicores),
+        lambda u: u.quota_cpu,
+    ),
+    (
+        "memory",
+        lambda u: _with_surge(u.memory_bytes, u.surge[1], format_bytes),
+        lambda u: u.quota_memory,
+    ),
+    ("GPUs", lambda u: _with_surge(u.gpus, u.surge[2], str), lambda u: str(u.quota_gpus)),
+    ("pods", lambda u: _with_surge(u.pods, u.surge[3], str), lambda u: str(u.quota_pods)),
 )
 
 
@@ -261,6 +278,9 @@ def _usage_data(usage: Usage | None) -> dict[str, Any] | None:
         "memoryBytes": usage.memory_bytes,
         "gpus": usage.gpus,
         "pods": usage.pods,
+        "surge": dict(
+            zip(("cpuMillicores", "memoryBytes", "gpus", "pods"), usage.surge, strict=True)
+        ),
         "quota": {
             "cpu": usage.quota_cpu,
             "memory": usage.quota_memory,
@@ -280,6 +300,7 @@ def report_data(report: DiffReport) -> dict[str, Any]:
                 "environment": o.environment,
                 "model": o.model,
                 "change": o.change,
+                "rollout": {"before": o.rollout[0], "after": o.rollout[1]},
                 "objects": [
                     {
                         "kind": obj.kind,

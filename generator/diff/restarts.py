@@ -6,7 +6,8 @@ new ReplicaSet, named by the template's hash). The ConfigMaps a pod reads (the m
 Fluentd sidecar's) are generated with a content hash in their names, so a changed
 configuration is a changed reference in the template; the diff compares them under their base
 names (`sides._normalise_generated_names`), so this module names the ConfigMap as the cause.
-Pods of an added overlay start and those of a removed one stop: neither is a restart.
+Pods of an added overlay start and those of a removed one stop: neither is a restart. Where an
+Argo Rollout scales the Deployment (``workloadRef``), the Rollout rolls the pods and is named.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.diff.compare import field_changes
-from generator.policy.workloads import containers, pod_spec
+from generator.policy.workloads import containers, pod_spec, scaled_as
 
 Object = Mapping[str, Any]
-WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Rollout"})
 SHOWN_CAUSES = 3
 
 
@@ -91,7 +92,10 @@ def overlay_restarts(
             )
         ]
         if config or template:
-            yield Restart(environment, model, *identity, tuple(config + template))
+            # An Argo Rollout that scales the Deployment (workloadRef) rolls its pods, by its
+            # canary steps.
+            kind, name = scaled_as(obj, tuple(new))
+            yield Restart(environment, model, kind, name, tuple(config + template))
 
 
 def restarts(

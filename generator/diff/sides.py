@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from generator.check.quota import demand
+from generator.check.quota import demand, update_surge
 from generator.layout import RepoLayout, overlay_inputs, overlay_of
 from generator.load.yamlsource import load_all_core
 from generator.pipeline import make_plan
@@ -43,6 +43,9 @@ class Usage:
     quota_memory: str
     quota_gpus: int
     quota_pods: int
+    surge: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """CPU millicores, memory bytes, GPUs and pods the models' updates add (`quota.surge_pods`),
+    which the quota must hold too."""
 
     @property
     def quota_cpu_millis(self) -> int:
@@ -106,6 +109,7 @@ def usage(plan: Plan) -> dict[str, Usage]:
             quota_memory=env.quota.memory,
             quota_gpus=env.quota.gpus,
             quota_pods=env.quota.pods,
+            surge=update_surge(demands),
         )
     return result
 

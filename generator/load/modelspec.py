@@ -18,6 +18,7 @@ TUNABLE_FIELDS = (
     "logging",
     "config",
     "slo",
+    "rollout",
     "monitoring",
 )
 

@@ -87,6 +87,7 @@ class SyncPolicy:
 class Monitoring:
     prometheus_operator: bool = False
     grafana_dashboards: bool = False
+    prometheus_address: str = "http://prometheus-operated.monitoring.svc:9090"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Environment:
     fluentd: Fluentd | None
     defaults: Mapping[str, Any]
     monitoring: Monitoring = Monitoring()
+    progressive_delivery: str = "none"
     placement: Placement = Placement()
     network: Network = Network()
 
@@ -246,7 +248,11 @@ def _environment(
         monitoring=Monitoring(
             prometheus_operator=bool(monitoring.get("prometheusOperator", False)),
             grafana_dashboards=bool(monitoring.get("grafanaDashboards", False)),
+            prometheus_address=str(
+                monitoring.get("prometheusAddress", Monitoring.prometheus_address)
+            ),
         ),
+        progressive_delivery=str(data.get("progressiveDelivery", "none")),
         placement=_placement(data, kubernetes_version),
         network=_network(data.get("network", {})),
     )

@@ -10,7 +10,12 @@ from generator.problems import Problem
 
 Object = Mapping[str, Any]
 
-_TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+_TEMPLATE_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Rollout"}
+)
+# Labels Flagger renames to "<value>-primary" on the primary copy of a Deployment (the default
+# of its -selector-labels flag, docs.flagger.app "How it works").
+FLAGGER_SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
@@ -52,6 +57,8 @@ def pod_spec(obj: Object) -> PodSpec | None:
     if kind == "CronJob":
         spec = _mapping(_mapping(spec.get("jobTemplate")).get("spec"))
         prefix = "spec.jobTemplate.spec.template"
+    elif kind == "Rollout" and "workloadRef" in spec:
+        return None  # its pods are the referenced Deployment's, checked there
     elif kind in _TEMPLATE_KINDS:
         prefix = "spec.template"
     else:
@@ -96,6 +103,43 @@ def objects_of_kind(objects: tuple[Object, ...], kind: str) -> Iterator[Object]:
 
 def name_of(obj: Object) -> str:
     return str(_mapping(obj.get("metadata")).get("name", "?"))
+
+
+def _targets(ref: Any, obj: Object) -> bool:
+    ref = _mapping(ref)
+    return bool(ref.get("kind") == obj.get("kind") and ref.get("name") == name_of(obj))
+
+
+def scaled_as(obj: Object, objects: tuple[Object, ...]) -> tuple[str, str]:
+    """(kind, name) of what scales ``obj``'s pods: the Argo Rollout whose ``workloadRef``
+    names this Deployment, else ``obj`` itself."""
+    for rollout in objects_of_kind(objects, "Rollout"):
+        if _targets(_mapping(rollout.get("spec")).get("workloadRef"), obj):
+            return "Rollout", name_of(rollout)
+    return str(obj.get("kind")), name_of(obj)
+
+
+def pod_label_sets(
+    obj: Object, pod: PodSpec, objects: tuple[Object, ...]
+) -> list[Mapping[str, str]]:
+    """Every label set the workload's pods run with: the template's, and for a Deployment that a
+    Flagger Canary targets, also its primary copy's (Flagger appends ``-primary`` to the
+    selector labels there)."""
+    sets: list[Mapping[str, str]] = [pod.labels]
+    for canary in objects_of_kind(objects, "Canary"):
+        if _targets(_mapping(canary.get("spec")).get("targetRef"), obj):
+            sets.append(
+                {
+                    key: f"{value}-primary" if key in FLAGGER_SELECTOR_LABELS else value
+                    for key, value in pod.labels.items()
+                }
+            )
+    return sets
+
+
+def primary_note(labels: Mapping[str, str], pod: PodSpec) -> str:
+    """Words for a finding about one of `pod_label_sets`: empty for the template's own."""
+    return "" if labels is pod.labels else f" as Flagger's primary copy runs them ({dict(labels)})"
 
 
 _EVERY_ADDRESS = frozenset({"0.0.0.0/0", "::/0"})

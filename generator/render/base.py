@@ -6,6 +6,7 @@ from typing import Any
 
 from generator.check.sizing import intra_op_threads
 from generator.load.storage import TMP_VOLUME_SIZE, empty_dir
+from generator.render.delivery import rolling_update
 from generator.render.labels import (
     GRPC_PORT,
     RUN_AS_USER,
@@ -120,10 +121,7 @@ def deployment(spec: Resolved) -> Object:
         "spec": {
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(spec.model)},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
-            },
+            "strategy": rolling_update(spec),
             "template": {
                 "metadata": {
                     "labels": labels,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.render.labels import SERVER_CONTAINER, model_labels, selector
+from generator.render.labels import NAME_LABEL, SERVER_CONTAINER, model_labels, selector
 from generator.resolve import Resolved
+from generator.rollout import ARGO_ROLLOUTS, FLAGGER, canary_controller
 
 Object = dict[str, Any]
 
@@ -33,18 +34,43 @@ PROMETHEUS_RULE_FILE = "prometheusrule.yaml"
 def scrape_selector(spec: Resolved, **extra: str) -> str:
     """PromQL label matchers of the model's scraped series: the Prometheus Operator adds
     ``namespace`` and ``service`` (the Service is named after the model)."""
-    matchers = {"namespace": spec.environment.namespace, "service": spec.model, **extra}
+    matchers = {"namespace": spec.environment.namespace, "service": _service(spec), **extra}
     return ", ".join(
         f'{key}=~"{value[1:]}"' if value.startswith("~") else f'{key}="{value}"'
         for key, value in matchers.items()
     )
 
 
+def _controller(spec: Resolved) -> str | None:
+    return canary_controller(spec.rollout, spec.environment.progressive_delivery)
+
+
+def _service(spec: Resolved) -> str:
+    """The Services the model's pods are scraped through: under Flagger, the primary and
+    canary Services it creates (``~`` marks a regular expression)."""
+    return f"~{spec.model}-(primary|canary)" if _controller(spec) == FLAGGER else spec.model
+
+
+def _scrape_targets(spec: Resolved) -> Object:
+    """The ServiceMonitor's selector, and the pod labels it copies onto the series: Argo
+    Rollouts' pod template hash tells the canary's series from the stable ones."""
+    controller = _controller(spec)
+    if controller == FLAGGER:
+        names = [f"{spec.model}-primary", f"{spec.model}-canary"]
+        expression = {"key": NAME_LABEL, "operator": "In", "values": names}
+        return {"selector": {"matchExpressions": [expression]}}
+    targets: Object = {"selector": {"matchLabels": selector(spec.model)}}
+    if controller == ARGO_ROLLOUTS:
+        targets["podTargetLabels"] = ["rollouts-pod-template-hash"]
+    return targets
+
+
 def pod_selector(spec: Resolved) -> str:
     """Matchers for kube-state-metrics series of the model's pods (Deployment pod names)."""
     return (
         f'namespace="{spec.environment.namespace}", '
-        f'pod=~"{spec.model}-[a-z0-9]+-[a-z0-9]+", container="{SERVER_CONTAINER}"'
+        f'pod=~"{spec.model}{"(-primary)?" if _controller(spec) == FLAGGER else ""}'
+        f'-[a-z0-9]+-[a-z0-9]+", container="{SERVER_CONTAINER}"'
     )
 
 
@@ -57,7 +83,7 @@ def service_monitor(spec: Resolved) -> Object:
             "labels": model_labels(spec.model, spec.owner, spec.version),
         },
         "spec": {
-            "selector": {"matchLabels": selector(spec.model)},
+            **_scrape_targets(spec),
             "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
         },
     }

@@ -16,6 +16,13 @@ from generator.render.base import (
 )
 from generator.render.components import CPU_POOL, FLUENTD, GPU_POOL, cpu_pool_needed
 from generator.render.dashboard import render_dashboard
+from generator.render.delivery import (
+    delivery_files,
+    delivery_patches,
+    hash_label,
+    pods_selector,
+    rolling_update,
+)
 from generator.render.fluentd import fluentd_config_owner
 from generator.render.labels import ENVIRONMENT_LABEL, SERVER_CONTAINER, config_map_name
 from generator.render.monitoring import render_monitoring
@@ -30,18 +37,25 @@ def _up(path: str) -> str:
     return "../../../" + path
 
 
-def _deployment_patch(spec: Resolved) -> Object:
+def _deployment_patch(spec: Resolved, base: Resolved) -> Object:
+    strategy = rolling_update(spec)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": spec.model},
         "spec": {
+            **({"strategy": strategy} if strategy != rolling_update(base) else {}),
             "template": {
                 "spec": {
-                    **pod_placement(spec.model, spec.environment.placement),
+                    **pod_placement(
+                        spec.model,
+                        spec.environment.placement,
+                        hash_label(spec),
+                        pods_selector(spec),
+                    ),
                     "containers": [{"name": SERVER_CONTAINER, "resources": server_resources(spec)}],
                 }
-            }
+            },
         },
     }
 
@@ -68,9 +82,10 @@ def components_for(spec: Resolved) -> list[str]:
 
 
 def monitoring_files(spec: Resolved) -> dict[str, Object]:
-    """Observability objects kept next to the overlay's kustomization.yaml, where the
-    environment turns monitoring on (the base stays free of environment choices)."""
-    return render_monitoring(spec) | render_dashboard(spec)
+    """Objects kept next to the overlay's kustomization.yaml: observability, where the
+    environment turns monitoring on, and a canary's controller objects (the base stays free
+    of environment choices)."""
+    return render_monitoring(spec) | render_dashboard(spec) | delivery_files(spec)
 
 
 def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -> Object:
@@ -119,8 +134,9 @@ def render_overlay(spec: Resolved, base: Resolved, local_files: Sequence[str]) -
     if generators:
         kustomization["configMapGenerator"] = generators
     kustomization["patches"] = [
-        {"patch": dump(_deployment_patch(spec))},
+        {"patch": dump(_deployment_patch(spec, base))},
         {"patch": dump(_hpa_patch(spec))},
+        *({"patch": dump(patch)} for patch in delivery_patches(spec)),
     ]
     policy_patch = network_policy_patch(spec, base)
     if policy_patch:

@@ -25,6 +25,7 @@ from generator.render.labels import selector
 Object = dict[str, Any]
 MATCH_LABEL_KEYS_SINCE = (1, 27)
 NODE_TAINTS_POLICY_SINCE = (1, 26)
+POD_TEMPLATE_HASH = "pod-template-hash"
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -32,8 +33,20 @@ def _version(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def spread_constraints(model: str, placement: Placement) -> list[Object]:
-    """The pod's ``topologySpreadConstraints`` (empty when the environment turns them off)."""
+def spread_constraints(
+    model: str,
+    placement: Placement,
+    hash_label: str = POD_TEMPLATE_HASH,
+    pods: Object | None = None,
+) -> list[Object]:
+    """The pod's ``topologySpreadConstraints`` (empty when the environment turns them off).
+
+    ``hash_label`` is the label that tells one rollout's pods from another's: the Deployment
+    controller's ``pod-template-hash``, or ``rollouts-pod-template-hash`` where an Argo Rollout
+    runs the pods (it sets no ``pod-template-hash``, and a key the pod lacks is ignored).
+    ``pods`` is the label selector of the model's pods (default: its selector label), wider
+    where a controller copies them under other labels (Flagger's ``<model>-primary``).
+    """
     version = _version(placement.kubernetes_version)
     constraints = []
     for spread in placement.spread:
@@ -41,22 +54,28 @@ def spread_constraints(model: str, placement: Placement) -> list[Object]:
             "maxSkew": spread.max_skew,
             "topologyKey": spread.topology_key,
             "whenUnsatisfiable": spread.when_unsatisfiable,
-            "labelSelector": {"matchLabels": selector(model)},
+            "labelSelector": pods or {"matchLabels": selector(model)},
         }
         if spread.min_domains is not None:
             constraint["minDomains"] = spread.min_domains
         if version >= MATCH_LABEL_KEYS_SINCE:
-            constraint["matchLabelKeys"] = ["pod-template-hash"]
+            constraint["matchLabelKeys"] = [hash_label]
         if version >= NODE_TAINTS_POLICY_SINCE:
             constraint["nodeTaintsPolicy"] = "Honor"
         constraints.append(constraint)
     return constraints
 
 
-def pod_placement(model: str, placement: Placement) -> Object:
-    """Pod spec fields an overlay patch sets: spread constraints and the priority class."""
+def pod_placement(
+    model: str,
+    placement: Placement,
+    hash_label: str = POD_TEMPLATE_HASH,
+    pods: Object | None = None,
+) -> Object:
+    """Pod spec fields an overlay patch sets: spread constraints and the priority class
+    (``hash_label`` and ``pods`` as in `spread_constraints`)."""
     fields: Object = {}
-    constraints = spread_constraints(model, placement)
+    constraints = spread_constraints(model, placement, hash_label, pods)
     if constraints:
         fields["topologySpreadConstraints"] = constraints
     if placement.priority_class_name:

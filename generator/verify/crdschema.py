@@ -22,6 +22,7 @@ GROUPS = (
     "kustomize.toolkit.fluxcd.io",
     "source.toolkit.fluxcd.io",
     "monitoring.coreos.com",
+    "flagger.app",
 )
 
 

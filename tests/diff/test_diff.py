@@ -30,8 +30,9 @@ def test_memory_change_is_reported_by_field_with_its_quota_impact(example_repo: 
         "restart prod/diabetes-regressor: Deployment diabetes-regressor rolls its pods "
         "(spec.template.spec.containers[server].resources.limits.memory, "
         "spec.template.spec.containers[server].resources.requests.memory changed)",
-        "impact prod: replicas min 6, replicas max 14, CPU 9300m (quota 64), "
-        "memory 11840Mi → 17984Mi (quota 256Gi), GPUs 4 (quota 8), pods 14 (quota 200)",
+        "impact prod: replicas min 6, replicas max 14, CPU 9300m + surge 2350m (quota 64), "
+        "memory 11840Mi + surge 2496Mi → 17984Mi + surge 4544Mi (quota 256Gi), GPUs 4 (quota 8), "
+        "pods 14 + surge 3 (quota 200)",
     ]
 
 
@@ -51,8 +52,9 @@ def test_new_model_is_added_in_every_environment(example_repo: Path) -> None:
     assert "prod/iris-v2 ConfigMap/iris-v2-config: added" in lines
     assert not [line for line in lines if "iris-classifier" in line]
     assert (
-        "impact prod: replicas min 6 → 8, replicas max 14 → 18, CPU 9300m → 10300m (quota 64), "
-        "memory 11840Mi → 12864Mi (quota 256Gi), GPUs 4 (quota 8), pods 14 → 18 (quota 200)"
+        "impact prod: replicas min 6 → 8, replicas max 14 → 18, CPU 9300m + surge 2350m → "
+        "10300m + surge 2600m (quota 64), memory 11840Mi + surge 2496Mi → 12864Mi + surge 2752Mi "
+        "(quota 256Gi), GPUs 4 (quota 8), pods 14 + surge 3 → 18 + surge 4 (quota 200)"
     ) in lines
 
 
@@ -66,8 +68,9 @@ def test_removed_model_is_removed_and_frees_its_gpus(example_repo: Path) -> None
     assert lines[0] == "mlgitops diff main → working tree: 0 overlay(s) changed, 0 added, 3 removed"
     assert "prod/digits-classifier Deployment/digits-classifier: removed" in lines
     assert (
-        "impact prod: replicas min 6 → 4, replicas max 14 → 10, CPU 9300m → 7300m (quota 64), "
-        "memory 11840Mi → 7744Mi (quota 256Gi), GPUs 4 → 0 (quota 8), pods 14 → 10 (quota 200)"
+        "impact prod: replicas min 6 → 4, replicas max 14 → 10, CPU 9300m + surge 2350m → "
+        "7300m + surge 2350m (quota 64), memory 11840Mi + surge 2496Mi → 7744Mi + surge 2496Mi "
+        "(quota 256Gi), GPUs 4 → 0 (quota 8), pods 14 + surge 3 → 10 + surge 3 (quota 200)"
     ) in lines
 
 
@@ -84,8 +87,9 @@ def test_quota_change_in_environments_yaml(example_repo: Path) -> None:
     assert outcome.stdout.splitlines() == [
         "mlgitops diff main → working tree: 1 overlay(s) changed, 0 added, 0 removed",
         'prod/_namespace ResourceQuota/mlgitops-quota spec.hard["requests.cpu"]: 64 → 96',
-        "impact prod: replicas min 6, replicas max 14, CPU 9300m (quota 64 → 96), "
-        "memory 11840Mi (quota 256Gi), GPUs 4 (quota 8), pods 14 (quota 200)",
+        "impact prod: replicas min 6, replicas max 14, CPU 9300m + surge 2350m (quota 64 → 96), "
+        "memory 11840Mi + surge 2496Mi (quota 256Gi), GPUs 4 (quota 8), pods 14 + surge 3 "
+        "(quota 200)",
     ]
 
 
@@ -100,17 +104,21 @@ def test_config_change_is_a_data_change_not_a_new_config_map(example_repo: Path)
         "dev/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
         "staging/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
         "prod/iris-classifier ConfigMap/iris-classifier-config data.FEATURE_FLAG: on → off",
+        # dev rolls the Deployment; staging and prod roll iris by canary through the Argo
+        # Rollout that scales it.
         *(
-            f"restart {env}/iris-classifier: Deployment iris-classifier rolls its pods "
+            f"restart {env}/iris-classifier: {kind} iris-classifier rolls its pods "
             "(ConfigMap/iris-classifier-config changed)"
-            for env in ("dev", "staging", "prod")
+            for env, kind in (("dev", "Deployment"), ("staging", "Rollout"), ("prod", "Rollout"))
         ),
-        "impact dev: replicas min 3, replicas max 4, CPU 1850m (quota 16), "
-        "memory 2496Mi (quota 64Gi), GPUs 0 (quota 0), pods 4 (quota 60)",
-        "impact staging: replicas min 5, replicas max 13, CPU 5800m (quota 32), "
-        "memory 7744Mi (quota 128Gi), GPUs 3 (quota 4), pods 13 (quota 100)",
-        "impact prod: replicas min 6, replicas max 14, CPU 9300m (quota 64), "
-        "memory 11840Mi (quota 256Gi), GPUs 4 (quota 8), pods 14 (quota 200)",
+        "impact dev: replicas min 3, replicas max 4, CPU 1850m + surge 1300m (quota 16), "
+        "memory 2496Mi + surge 1888Mi (quota 64Gi), GPUs 0 (quota 0), pods 4 + surge 3 (quota 60)",
+        "impact staging: replicas min 5, replicas max 13, CPU 5800m + surge 1850m (quota 32), "
+        "memory 7744Mi + surge 2496Mi (quota 128Gi), GPUs 3 + surge 1 (quota 4), "
+        "pods 13 + surge 4 (quota 100)",
+        "impact prod: replicas min 6, replicas max 14, CPU 9300m + surge 2350m (quota 64), "
+        "memory 11840Mi + surge 2496Mi (quota 256Gi), GPUs 4 (quota 8), pods 14 + surge 3 "
+        "(quota 200)",
     ]
 
 

@@ -100,8 +100,10 @@ def test_quota_still_counts_the_unchanged_models(git_repo: Path) -> None:
 
     assert outcome.exit_code == 1
     assert outcome.stderr.startswith(
-        "environments.yaml:12:18: environment 'dev': requests.cpu at maxReplicas is 17, "
-        "over the quota of 16 (largest: fraud 16, churn 500m, scoring 500m)\n"
+        "environments.yaml:12:18: environment 'dev': requests.cpu at maxReplicas plus the "
+        "update surge is 25500m (17 + surge 8500m), over the quota of 16 (largest: fraud 16 + "
+        "surge 8 (rolling update, maxSurge 25%), churn 500m + surge 250m (rolling update, "
+        "maxSurge 25%), scoring 500m + surge 250m (rolling update, maxSurge 25%))\n"
     )
 
 

@@ -48,7 +48,10 @@ def test_the_thread_count_reaches_each_environments_built_config_map(
 ) -> None:
     model = model_yaml(
         resources="{cpu: '4', memory: 1Gi}",
-        spec="server: {workers: 2}\nenvironments:\n  prod: {resources: {cpu: '16'}}",
+        # One replica in prod: two of 16 CPUs fill its quota of 32, and the update's surge pod
+        # would not fit (check/quota.py counts the update surge).
+        spec="server: {workers: 2}\nenvironments:\n"
+        "  prod: {resources: {cpu: '16'}, scaling: {minReplicas: 1, maxReplicas: 1}}",
     )
     plan = make_plan(RepoLayout(make_repo({"models/fraud/model.yaml": model})))
     assert plan.problems == []

@@ -96,9 +96,10 @@ def test_wrong_destination_type_in_appproject_fails(clusters: dict[str, Any]) ->
 
 
 def test_kind_without_vendored_schema_is_reported() -> None:
-    obj = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "x"}}
+    obj = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Experiment", "metadata": {"name": "x"}}
     assert crdschema.object_errors(obj) == [
-        "no vendored CRD schema for argoproj.io/v1alpha1 Rollout (looked for rollout_v1alpha1.json)"
+        "no vendored CRD schema for argoproj.io/v1alpha1 Experiment "
+        "(looked for experiment_v1alpha1.json)"
     ]
 
 

@@ -78,11 +78,13 @@ def test_the_quota_counts_ephemeral_storage_where_the_platform_sets_it(tmp_path:
     outcome = run_cli("--format", "json", "validate", root=root)
     assert outcome.exit_code == 1
     (problem,) = json.loads(outcome.stderr)
-    # maxReplicas 2 x (server 832Mi + sidecar 320Mi) = 2304Mi > 1Gi.
+    # maxReplicas 2 x (server 832Mi + sidecar 320Mi) = 2304Mi, plus the rolling update's surge
+    # pod (maxSurge 25% of 2 = 1 pod, 1152Mi) = 3456Mi > 1Gi.
     assert (problem["file"], problem["line"]) == ("environments.yaml", 12)
     assert problem["message"] == (
-        "environment 'dev': requests.ephemeral-storage at maxReplicas is 2304Mi, over the "
-        "quota of 1Gi (largest: fraud 2304Mi)"
+        "environment 'dev': requests.ephemeral-storage at maxReplicas plus the update surge is "
+        "3456Mi (2304Mi + surge 1152Mi), over the quota of 1Gi (largest: fraud 2304Mi + surge "
+        "1152Mi (rolling update, maxSurge 25%))"
     )
 
 

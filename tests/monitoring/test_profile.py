@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import run_cli
-from tests.generator.conftest import build_repo, snapshot
+from tests.generator.conftest import ENVIRONMENTS_YAML, build_repo, snapshot
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLES = ("iris-classifier", "diabetes-regressor", "digits-classifier")
@@ -26,6 +26,11 @@ def example_repo(root: Path, *names: str, profile: bool = True) -> Path:
             ("profile.json",) if profile else ()
         ):
             files[f"models/{name}/{member}"] = (folder / member).read_bytes()
+    # The examples' iris-classifier rolls out by canary in prod: give prod a controller.
+    files["environments.yaml"] = (
+        ENVIRONMENTS_YAML
+        + "    progressiveDelivery: argo-rollouts\n    monitoring: {prometheusOperator: true}\n"
+    )
     return build_repo(root, files)
 
 

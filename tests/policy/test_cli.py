@@ -56,7 +56,7 @@ def test_a_waived_finding_is_a_warning_and_validation_passes(iris_repo: EditMode
 
     assert outcome.exit_code == 0
     lines = outcome.stderr.splitlines()
-    assert lines[0].startswith(f"{MODEL}:31:22: warning: waived: dev/iris-classifier Deployment")
+    assert lines[0].startswith(f"{MODEL}:34:22: warning: waived: dev/iris-classifier Deployment")
     assert lines[0].endswith(f"{LATEST} [MLG108]")
     assert lines[1] == "  hint: waiver reason: tracks the nightly build on purpose"
     assert len(lines) == 6
@@ -85,7 +85,7 @@ def test_a_waiver_for_an_unknown_rule_is_an_error_with_did_you_mean(
 
     assert outcome.exit_code == 1
     assert outcome.stderr.splitlines() == [
-        f"{MODEL}:31:22: waiver for unknown policy rule 'MLG180'",
+        f"{MODEL}:34:22: waiver for unknown policy rule 'MLG180'",
         "  hint: did you mean 'MLG130'? (list the rules: mlgitops policy)",
     ]
 
@@ -97,7 +97,7 @@ def test_a_waiver_without_a_reason_is_refused_by_the_schema(iris_repo: EditModel
 
     assert outcome.exit_code == 1
     assert outcome.stderr.splitlines() == [
-        f"{MODEL}:31:38: spec.policy.waivers[0].reason: '' is not valid",
+        f"{MODEL}:34:38: spec.policy.waivers[0].reason: '' is not valid",
         "  hint: Why the rule does not apply to this model; required, and not blank.",
     ]
 

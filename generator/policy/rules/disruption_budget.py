@@ -26,9 +26,11 @@ from collections.abc import Iterator
 from generator.policy.engine import OverlayContext
 from generator.policy.workloads import (
     Object,
-    name_of,
     objects_of_kind,
+    pod_label_sets,
     pod_spec,
+    primary_note,
+    scaled_as,
     selects,
     violation,
 )
@@ -40,23 +42,26 @@ HINT = "add a PodDisruptionBudget (maxUnavailable: 1) whose selector matches the
 
 
 def minimum_replicas(obj: Object, context: OverlayContext) -> int:
+    kind, name = scaled_as(obj, context.objects)
     for hpa in objects_of_kind(context.objects, "HorizontalPodAutoscaler"):
         target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if target.get("kind") == obj.get("kind") and target.get("name") == name_of(obj):
+        if target.get("kind") == kind and target.get("name") == name:
             return int((hpa.get("spec") or {}).get("minReplicas", 1))
     return int((obj.get("spec") or {}).get("replicas", 1))
 
 
 def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
     pod = pod_spec(obj)
-    if pod is None or obj.get("kind") not in ("Deployment", "StatefulSet"):
+    if pod is None or obj.get("kind") not in ("Deployment", "StatefulSet", "Rollout"):
         return
     replicas = minimum_replicas(obj, context)
     if replicas <= 1:
         return
-    budgets = objects_of_kind(context.objects, "PodDisruptionBudget")
-    if not any(selects((b.get("spec") or {}).get("selector"), pod.labels) for b in budgets):
-        yield violation(
-            f"runs at least {replicas} replicas but no PodDisruptionBudget selects its pods",
-            HINT,
-        )
+    budgets = list(objects_of_kind(context.objects, "PodDisruptionBudget"))
+    for labels in pod_label_sets(obj, pod, context.objects):
+        if not any(selects((b.get("spec") or {}).get("selector"), labels) for b in budgets):
+            yield violation(
+                f"runs at least {replicas} replicas but no PodDisruptionBudget selects its pods"
+                + primary_note(labels, pod),
+                HINT,
+            )

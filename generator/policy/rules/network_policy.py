@@ -20,7 +20,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.policy.engine import OverlayContext
-from generator.policy.workloads import Object, objects_of_kind, pod_spec, selects, violation
+from generator.policy.workloads import (
+    Object,
+    objects_of_kind,
+    pod_label_sets,
+    pod_spec,
+    primary_note,
+    selects,
+    violation,
+)
 from generator.problems import Problem
 
 ID = "MLG112"
@@ -32,6 +40,7 @@ def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
     pod = pod_spec(obj)
     if pod is None:
         return
-    policies = objects_of_kind(context.objects, "NetworkPolicy")
-    if not any(selects((p.get("spec") or {}).get("podSelector"), pod.labels) for p in policies):
-        yield violation("no NetworkPolicy selects its pods", HINT)
+    policies = list(objects_of_kind(context.objects, "NetworkPolicy"))
+    for labels in pod_label_sets(obj, pod, context.objects):
+        if not any(selects((p.get("spec") or {}).get("podSelector"), labels) for p in policies):
+            yield violation("no NetworkPolicy selects its pods" + primary_note(labels, pod), HINT)

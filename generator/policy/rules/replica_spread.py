@@ -30,9 +30,11 @@ from collections.abc import Iterator
 from generator.policy.engine import OverlayContext
 from generator.policy.workloads import (
     Object,
-    name_of,
     objects_of_kind,
+    pod_label_sets,
     pod_spec,
+    primary_note,
+    scaled_as,
     selects,
     violation,
 )
@@ -48,9 +50,12 @@ HOSTNAME = "kubernetes.io/hostname"
 
 
 def maximum_replicas(obj: Object, context: OverlayContext) -> int:
+    """The most replicas ``obj``'s pods may run: the ``maxReplicas`` of the autoscaler that
+    targets it, or the Argo Rollout that scales it (``workloadRef``), else its ``replicas``."""
+    kind, name = scaled_as(obj, context.objects)
     for hpa in objects_of_kind(context.objects, "HorizontalPodAutoscaler"):
         target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if target.get("kind") == obj.get("kind") and target.get("name") == name_of(obj):
+        if target.get("kind") == kind and target.get("name") == name:
             return int((hpa.get("spec") or {}).get("maxReplicas", 1))
     return int((obj.get("spec") or {}).get("replicas", 1))
 
@@ -62,21 +67,23 @@ def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
     replicas = maximum_replicas(obj, context)
     if replicas <= 1:
         return
-    spread = any(
-        c.get("topologyKey") == HOSTNAME
-        and c.get("whenUnsatisfiable") == "DoNotSchedule"
-        and selects(c.get("labelSelector"), pod.labels)
-        for c in pod.spec.get("topologySpreadConstraints") or []
-    )
     anti_affinity = ((pod.spec.get("affinity") or {}).get("podAntiAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution"
     ) or []
-    apart = any(
-        t.get("topologyKey") == HOSTNAME and selects(t.get("labelSelector"), pod.labels)
-        for t in anti_affinity
-    )
-    if not (spread or apart):
-        yield violation(
-            f"may run {replicas} replicas, and nothing keeps two of them off the same node",
-            HINT,
+    for labels in pod_label_sets(obj, pod, context.objects):
+        spread = any(
+            c.get("topologyKey") == HOSTNAME
+            and c.get("whenUnsatisfiable") == "DoNotSchedule"
+            and selects(c.get("labelSelector"), labels)
+            for c in pod.spec.get("topologySpreadConstraints") or []
         )
+        apart = any(
+            t.get("topologyKey") == HOSTNAME and selects(t.get("labelSelector"), labels)
+            for t in anti_affinity
+        )
+        if not (spread or apart):
+            yield violation(
+                f"may run {replicas} replicas, and nothing keeps two of them off the same "
+                f"node{primary_note(labels, pod)}",
+                HINT,
+            )
