@@ -49,7 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from serving.server import run
 
-    run(settings)
+    try:
+        run(settings)
+    except SettingsError as e:
+        print(f"mlgitops-serve: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

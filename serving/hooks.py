@@ -16,20 +16,31 @@ import threading
 from types import FrameType
 from typing import Any
 
+from serving.errors import SettingsError
 from serving.lifecycle import ServerState
 from serving.listeners import SharedListeners
 
 
 def wipe_metrics_dir(path: str) -> None:
-    """Files left by a previous run would be summed into this run's counters."""
-    if os.path.isdir(path):
-        for entry in os.listdir(path):
-            full = os.path.join(path, entry)
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full)
-            else:
-                os.unlink(full)
-    os.makedirs(path, exist_ok=True)
+    """Files left by a previous run would be summed into this run's counters.
+
+    Raises SettingsError when the directory cannot be emptied or created (a read-only root
+    filesystem, a path outside the pod's writable volumes), so the server stops with one line
+    naming PROMETHEUS_MULTIPROC_DIR rather than a traceback."""
+    try:
+        if os.path.isdir(path):
+            for entry in os.listdir(path):
+                full = os.path.join(path, entry)
+                if os.path.isdir(full) and not os.path.islink(full):
+                    shutil.rmtree(full)
+                else:
+                    os.unlink(full)
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(
+            f"PROMETHEUS_MULTIPROC_DIR {path!r} is not a writable directory: "
+            f"{error.strerror or error}; point it at a writable volume (the pod's /tmp)"
+        ) from error
 
 
 def make_when_ready(state: ServerState, drain_seconds: float) -> Any:

@@ -87,8 +87,11 @@ def test_a_container_that_exits_during_start_is_named_with_its_exit_code_and_log
     monkeypatch.setenv("DOCKER_HOST", pod_services["DOCKER_HOST"])
     root = make_workspace(tmp_path, "iris-classifier", "registry.example.com/ml")
     model = root / "models/iris-classifier/model.yaml"
-    # A value the server refuses at start: the pod passes every static check and cannot run.
-    model.write_text(model.read_text().replace('FEATURE_FLAG: "on"', 'MAX_REQUEST_BYTES: "0"'))
+    # A path the server must write but the pod's read-only root refuses: the pod passes every
+    # static check (values the server's settings refuse are caught by validate) and cannot run.
+    model.write_text(
+        model.read_text().replace('FEATURE_FLAG: "on"', 'PROMETHEUS_MULTIPROC_DIR: "/opt/metrics"')
+    )
     shutil.copy2(REPO / "models/iris-classifier/release.yaml", model.parent / "release.yaml")
     options = UpOptions(
         root,
@@ -104,5 +107,7 @@ def test_a_container_that_exits_during_start_is_named_with_its_exit_code_and_log
         r"container iris-classifier-dev-server (\w+ with exit code [1-9]\d*|restarted \d+ times)"
     )
     assert re.search(pattern, err), err[-2000:]
-    assert "MAX_REQUEST_BYTES must be positive" in err  # from its last 20 log lines
+    # From its last 20 log lines: the server's own one-line refusal, no traceback.
+    assert "PROMETHEUS_MULTIPROC_DIR '/opt/metrics' is not a writable directory" in err
+    assert "Read-only file system" in err
     _nothing_left("iris-classifier-dev")

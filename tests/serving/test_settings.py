@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from serving.cli import build_settings
+from serving.cli import build_settings, main
 from serving.errors import SettingsError
 from serving.settings import settings_from_env
 
@@ -97,3 +99,18 @@ def test_fallback_to_another_provider_is_off_unless_asked_for(
 def test_the_rendered_thread_count_wins_over_the_cpus_the_server_sees() -> None:
     env = {"MODEL_PATH": "m.onnx", "WORKERS": "1", "ORT_INTRA_OP_THREADS": "3"}
     assert settings_from_env(env).ort_threads == 3
+
+
+def test_an_unwritable_metrics_dir_stops_the_server_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    # run() exports the variable for prometheus-client; monkeypatch restores it afterwards.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
+    monkeypatch.setenv("MODEL_PATH", str(tmp_path / "model.onnx"))
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mlgitops-serve: PROMETHEUS_MULTIPROC_DIR '{blocker / 'metrics'}'")
+    assert "Not a directory" in err and "Traceback" not in err
