@@ -62,6 +62,8 @@ def scan_tree(root: Path, canaries: list[str]) -> tuple[int, list[str]]:
         name = path.relative_to(root).as_posix()
         findings += [f"{name}: canary value {c[:6]}..." for c in canaries if c in text]
         findings += [f"{name}: high-entropy string {t[:24]}..." for t in high_entropy_tokens(text)]
+        if path.suffix not in (".yaml", ".yml"):
+            continue  # fluent.conf and other plain files: the text scans above cover them
         for document in yaml.safe_load_all(text):
             for mapping in _walk(document):
                 if mapping.get("kind") == "Secret":
