@@ -119,6 +119,19 @@ def scaled_as(obj: Object, objects: tuple[Object, ...]) -> tuple[str, str]:
     return str(obj.get("kind")), name_of(obj)
 
 
+def replica_bound(obj: Object, objects: tuple[Object, ...], bound: str) -> int:
+    """``bound`` (``minReplicas`` or ``maxReplicas``) of the autoscaler that targets what scales
+    ``obj``'s pods (``scaled_as``: the workload, or the Argo Rollout that scales it), else the
+    workload's own ``replicas`` (1 when unset)."""
+    kind, name = scaled_as(obj, objects)
+    for hpa in objects_of_kind(objects, "HorizontalPodAutoscaler"):
+        spec = _mapping(hpa.get("spec"))
+        target = _mapping(spec.get("scaleTargetRef"))
+        if target.get("kind") == kind and target.get("name") == name:
+            return int(spec.get(bound, 1))
+    return int(_mapping(obj.get("spec")).get("replicas", 1))
+
+
 def pod_label_sets(
     obj: Object, pod: PodSpec, objects: tuple[Object, ...]
 ) -> list[Mapping[str, str]]:

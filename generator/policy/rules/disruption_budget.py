@@ -30,7 +30,7 @@ from generator.policy.workloads import (
     pod_label_sets,
     pod_spec,
     primary_note,
-    scaled_as,
+    replica_bound,
     selects,
     violation,
 )
@@ -41,20 +41,11 @@ SEVERITY = "warning"
 HINT = "add a PodDisruptionBudget (maxUnavailable: 1) whose selector matches the pod labels"
 
 
-def minimum_replicas(obj: Object, context: OverlayContext) -> int:
-    kind, name = scaled_as(obj, context.objects)
-    for hpa in objects_of_kind(context.objects, "HorizontalPodAutoscaler"):
-        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if target.get("kind") == kind and target.get("name") == name:
-            return int((hpa.get("spec") or {}).get("minReplicas", 1))
-    return int((obj.get("spec") or {}).get("replicas", 1))
-
-
 def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
     pod = pod_spec(obj)
     if pod is None or obj.get("kind") not in ("Deployment", "StatefulSet", "Rollout"):
         return
-    replicas = minimum_replicas(obj, context)
+    replicas = replica_bound(obj, context.objects, "minReplicas")
     if replicas <= 1:
         return
     budgets = list(objects_of_kind(context.objects, "PodDisruptionBudget"))

@@ -30,11 +30,10 @@ from collections.abc import Iterator
 from generator.policy.engine import OverlayContext
 from generator.policy.workloads import (
     Object,
-    objects_of_kind,
     pod_label_sets,
     pod_spec,
     primary_note,
-    scaled_as,
+    replica_bound,
     selects,
     violation,
 )
@@ -49,22 +48,11 @@ HINT = (
 HOSTNAME = "kubernetes.io/hostname"
 
 
-def maximum_replicas(obj: Object, context: OverlayContext) -> int:
-    """The most replicas ``obj``'s pods may run: the ``maxReplicas`` of the autoscaler that
-    targets it, or the Argo Rollout that scales it (``workloadRef``), else its ``replicas``."""
-    kind, name = scaled_as(obj, context.objects)
-    for hpa in objects_of_kind(context.objects, "HorizontalPodAutoscaler"):
-        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if target.get("kind") == kind and target.get("name") == name:
-            return int((hpa.get("spec") or {}).get("maxReplicas", 1))
-    return int((obj.get("spec") or {}).get("replicas", 1))
-
-
 def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
     pod = pod_spec(obj)
     if pod is None or obj.get("kind") not in ("Deployment", "StatefulSet"):
         return
-    replicas = maximum_replicas(obj, context)
+    replicas = replica_bound(obj, context.objects, "maxReplicas")
     if replicas <= 1:
         return
     anti_affinity = ((pod.spec.get("affinity") or {}).get("podAntiAffinity") or {}).get(
