@@ -10,4 +10,7 @@ grpcio-tools, and a test regenerates them and fails on any difference. Committed
 generated at install time, so that the image and a plain `pip install` need neither protoc
 nor grpcio-tools (a 30 MB build dependency), and the generated code is reviewed like the rest;
 the proto is placed at the package's path so the generated imports are package-relative.
+The generated servicer base raises NotImplementedError in every RPC (grpcio-tools' way of
+answering UNIMPLEMENTED); `serving.grpc_api.InferenceServicer` overrides each one, which
+`tests/serving/test_grpc.py` checks against the proto's service descriptor.
 """

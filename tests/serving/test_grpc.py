@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +23,7 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
+import serving.oip_grpc
 from tests.serving import models
 from tests.serving.conftest import EXAMPLES, Server, start_server
 
@@ -189,3 +193,32 @@ def test_committed_stubs_are_what_grpcio_tools_generates(tmp_path: Path) -> None
     assert generated == sorted(p.name for p in package.glob("*_pb2*"))
     for name in generated:
         assert (target / name).read_text() == (package / name).read_text(), name
+
+
+def test_our_servicer_implements_every_rpc_the_generated_base_leaves_unimplemented() -> None:
+    """grpcio-tools' generated base class answers every RPC with UNIMPLEMENTED (its methods
+    raise NotImplementedError); ours must override each RPC the proto declares."""
+    # Read from the proto itself: importing the generated module here would clash with
+    # tritonclient's copy of the same "inference" package in this process's descriptor pool,
+    # and importing serving.grpc_api imports it, so that runs in a child interpreter.
+    proto = Path(serving.oip_grpc.__file__).with_name("open_inference_grpc.proto").read_text()
+    declared = set(re.findall(r"^\s*rpc (\w+)\(", proto, flags=re.MULTILINE))
+    assert declared == {
+        "ServerLive",
+        "ServerReady",
+        "ModelReady",
+        "ServerMetadata",
+        "ModelMetadata",
+        "ModelInfer",
+    }
+    overridden = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from serving.grpc_api import InferenceServicer as S; print(' '.join(sorted(vars(S))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert declared <= set(overridden), declared - set(overridden)
