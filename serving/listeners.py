@@ -16,10 +16,45 @@ what was queued there. Only the master's own stop closes them, after the drain.
 from __future__ import annotations
 
 import collections
+import ctypes
+import socket
+import struct
+import sys
 from collections.abc import Iterable
 from typing import Any
 
 from gunicorn import sock
+
+# <linux/filter.h> and <asm-generic/socket.h>: SO_ATTACH_FILTER takes a `struct sock_fprog`
+# (instruction count, pointer to `struct sock_filter` {u16 code, u8 jt, u8 jf, u32 k}).
+_SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+# BPF_RET | BPF_K with k = 0: "accept 0 bytes of the packet", i.e. drop it.
+_DROP_EVERYTHING = struct.pack("=HBBI", 0x06, 0, 0, 0)
+
+
+def stop_admitting(listener: socket.socket) -> bool:
+    """Let no further connection into `listener`'s accept queue, leaving the ones already
+    queued there to be accepted: the socket, still open, drops every packet addressed to it.
+
+    Closing a listening socket resets the connections the kernel queued on it, and a client
+    may connect in the instant between a worker's last `accept` and its `close`. A socket
+    filter closes that gap: Linux runs the socket's filter on a listener's incoming SYNs and
+    on the final ACK of a handshake (`tcp_v4_rcv`, `tcp_filter`), so with a filter dropping
+    everything no handshake completes. A client whose SYN was dropped sends it again about a
+    second later, to a sibling socket or to a closed port (refused, safe to retry elsewhere).
+
+    Uses SO_ATTACH_FILTER with a one-instruction classic BPF program (socket(7), and the
+    kernel's Documentation/networking/filter.rst). Returns False, changing nothing, where the
+    platform has no socket filters."""
+    if not sys.platform.startswith("linux"):
+        return False
+    program = ctypes.create_string_buffer(_DROP_EVERYTHING, len(_DROP_EVERYTHING))
+    fprog = struct.pack("@HP", 1, ctypes.addressof(program))
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+    except OSError:
+        return False
+    return True
 
 
 class SharedListeners:

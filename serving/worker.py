@@ -39,6 +39,7 @@ from typing import Any
 from gunicorn.workers import gthread
 
 from serving.framing import HEAD_LIMIT_BYTES, Progress, RequestScan, head_complete
+from serving.listeners import stop_admitting
 
 __all__ = ["HEAD_LIMIT_BYTES", "ServingWorker", "head_complete"]
 
@@ -100,11 +101,12 @@ class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
         super().handle_quit(sig, frame)
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        """On stop, take every connection queued on the listening sockets, close the sockets,
-        and only then serve what was taken: the kernel sends new connections to a sibling (or
-        refuses them once all are closed) instead of queueing them where nobody would accept
-        them, to reset them at the exit. Nothing is served while taking them, so clients
-        waiting for answers add none, and at most a backlog's worth is taken."""
+        """On stop, shut each listening socket to new connections, take every connection
+        already queued on it, close it, and only then serve what was taken: the kernel sends
+        new connections to a sibling (or refuses them once all are closed) instead of queueing
+        them where nobody would accept them, to reset them at the exit. Nothing is served while
+        taking them, so clients waiting for answers add none, and at most a backlog's worth is
+        taken."""
         super().set_accept_enabled(enabled)
         if enabled or self.alive:
             return
@@ -113,11 +115,18 @@ class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
         for listener in self.sockets:
             if listener.sock is None:
                 continue
+            # Without this, a connection completing between the last accept and the close
+            # would be queued, then reset.
+            stop_admitting(listener.sock)
             listener.setblocking(False)
-            with contextlib.suppress(OSError):
-                while len(taken) < self.cfg.backlog:
+            while len(taken) < self.cfg.backlog:
+                try:
                     client, address = listener.accept()
-                    taken.append((client, address, listener.getsockname()))
+                except ConnectionAbortedError:
+                    continue  # that client gave up while queued; the next one has not
+                except OSError:
+                    break  # BlockingIOError: the queue is empty
+                taken.append((client, address, listener.getsockname()))
             listener.close()
         for client, address, server in taken:
             self.nr_conns += 1

@@ -227,9 +227,14 @@ def _wait_ready(plan: PlayPlan, timeout: float | None) -> None:
             return
         last = outcome
         time.sleep(1)
-    raise PodFailed(
+    message = (
         f"readinessProbe of container server not passed within {budget:.0f} s; last result: {last}"
     )
+    # The server says why it is not ready (a model that did not load, a provider missing).
+    lines = podman.logs(f"{plan.pod_name}-server", LOG_LINES).rstrip()
+    if lines:
+        message += f"\nits last {LOG_LINES} log lines:\n{lines}"
+    raise PodFailed(message)
 
 
 def _check_containers(plan: PlayPlan) -> None:

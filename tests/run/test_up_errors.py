@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -57,26 +58,55 @@ def _nothing_left(pod: str) -> None:
     assert [v for v in volumes if v.startswith(f"{pod}-")] == []
 
 
+def _unloadable_artifact(root: Path, model: str) -> None:
+    """Give `model` an artifact every static check accepts (its signature reads, its sha256 is
+    pinned, its profile matches) that ONNX Runtime cannot load: its first node is an operator
+    from a domain no runtime registers, as a model exported with a custom op is. The server
+    then runs but never reports ready (`serving.dataplane`)."""
+    import onnx
+
+    folder = root / "models" / model
+    artifact = onnx.load(folder / "model.onnx")
+    artifact.graph.node[0].domain = "com.example.custom"
+    artifact.opset_import.append(onnx.helper.make_opsetid("com.example.custom", 1))
+    onnx.save(artifact, folder / "model.onnx")
+    digest = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
+    for name in ("model.yaml", "profile.json"):
+        path = folder / name
+        if path.exists():
+            text = path.read_text()
+            pinned = re.sub(r'("?sha256"?: ")[0-9a-f]{64}', rf"\g<1>{digest}", text, count=1)
+            path.write_text(pinned)
+
+
 @pytest.mark.docker
 def test_readiness_not_reached_in_time_names_the_probe_and_leaves_nothing(
-    pod_services: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    pod_services: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", pod_services["DOCKER_HOST"])
+    root = make_workspace(tmp_path, "diabetes-regressor", "registry.example.com/ml")
+    release = "models/diabetes-regressor/release.yaml"
+    shutil.copy2(REPO / release, root / release)
+    _unloadable_artifact(root, "diabetes-regressor")
     options = UpOptions(
-        REPO,
+        root,
         "diabetes-regressor",
         "staging",
         detach=True,
         base_image=pod_services["MLGITOPS_E2E_BASE_IMAGE"],
         fluentd_image=pod_services["MLGITOPS_E2E_FLUENTD_IMAGE"],
-        timeout=1,
+        timeout=15,
     )
     code, _, err = up(options, {**os.environ, **pod_services})
-    assert code == 1
+    assert code == 1, err[-2000:]
+    # The server answered, not ready: the probe's own verdict is the last result.
     assert re.search(
-        r"readinessProbe of container server not passed within 1 s; last result: GET http://127\.0\.0\.1:\d+/v2/health/ready",
+        r"readinessProbe of container server not passed within 15 s; last result: "
+        r"GET http://127\.0\.0\.1:\d+/v2/health/ready: HTTP 503",
         err,
     ), err[-2000:]
+    # ...and the server's own words on why, from its log.
+    assert "could not be loaded" in err and "com.example.custom" in err, err[-2000:]
     _nothing_left("diabetes-regressor-staging")
 
 

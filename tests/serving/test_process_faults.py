@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from serving.listeners import stop_admitting
 from tests.serving.conftest import start_server
 
 TENSOR = {"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}
@@ -77,7 +79,10 @@ def test_a_signal_to_the_whole_process_group_drains_like_one_to_the_master(
         server.stop()
     outcomes = [o for load in loads for o in load.outcomes]
     lost = [(round(t - signalled, 3), s) for t, s in outcomes if s not in (200, NOT_ACCEPTED)]
-    assert lost == [], f"{len(lost)} of {len(outcomes)} requests lost (s after the signal)"
+    assert lost == [], (
+        f"{len(lost)} of {len(outcomes)} requests lost (s after the signal); server log:\n"
+        + server.log_text()[-4000:]
+    )
     served_while_draining = [t for t, status in outcomes if status == 200 and t > signalled + 1]
     assert served_while_draining, "the workers stopped serving at once instead of draining"
 
@@ -113,3 +118,25 @@ def test_connections_queued_on_a_dead_workers_socket_are_served_by_its_replaceme
         assert victim not in _children(server.process.pid)
     finally:
         server.stop()
+
+
+def test_a_listener_shut_to_new_connections_keeps_its_queue_and_completes_no_handshake() -> None:
+    """What a stopping worker does before its last accept (`serving.listeners.stop_admitting`):
+    the connection queued before is still accepted, one attempted after never connects (its
+    SYN is dropped, so the client would retry rather than be reset at the close)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = listener.getsockname()
+        queued = socket.create_connection(address, timeout=5)
+        assert stop_admitting(listener)
+        with pytest.raises(TimeoutError):
+            socket.create_connection(address, timeout=1.5).close()
+        listener.settimeout(5)
+        accepted, peer = listener.accept()
+        assert peer == queued.getsockname()
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+        accepted.close()
+        queued.close()
