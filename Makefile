@@ -48,7 +48,7 @@ validate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check generator serving tests bench models reliability scanners
 	$(BIN)/ruff format --check generator serving scanners
-	$(BIN)/mypy generator serving scanners
+	$(BIN)/mypy generator serving scanners bench reliability
 	$(BIN)/lint-imports
 
 typecheck: lint

@@ -359,7 +359,7 @@ def compare(
     points: list[Point], ours_name: str, peers: tuple[str, ...], scenarios: list[tuple[int, int]]
 ) -> list[dict[str, object]]:
     """Ours against the best peer (each at its best setting), scenario by scenario."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for concurrency, count in scenarios:
         at = {p.server: p for p in points if (p.concurrency, p.rows) == (concurrency, count)}
         mine = at[ours_name]

@@ -48,7 +48,7 @@ IN_PROCESS = [
 # (concurrency, rows) of the server scenarios.
 UNDER_LOAD = [(1, 1), (8, 1), (32, 1), (8, 64)]
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+StartResponse = Callable[..., Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 

@@ -103,7 +103,8 @@ def outside_protocol(case: Case) -> str | None:
         if kind != "tensor_type":
             return kind or "no type"
         if value.type.tensor_type.elem_type not in DATATYPES:
-            return TensorProto.DataType.Name(value.type.tensor_type.elem_type).lower()
+            name: str = TensorProto.DataType.Name(value.type.tensor_type.elem_type)
+            return name.lower()
     if any(not isinstance(a, np.ndarray) for a in (*case.inputs, *case.outputs)):
         return "non-array data"
     return None
