@@ -45,6 +45,16 @@ OURS = {
     "2 workers x 1 thread": {"WORKERS": "2", "THREADS": "1"},
     "3 workers x 2 threads": {"WORKERS": "3", "THREADS": "2"},
 }
+# The trial of a compiled HTTP layer: our own WSGI app (bench/granian_app.py) on granian, 2
+# worker processes of 1 Python thread each, as ours runs; measured beside ours, not shipped.
+TRIAL = "our app on granian"
+TRIAL_SETTING = "2 workers x 1 blocking thread"
+TRIAL_COMMAND = [
+    str(Path(sys.executable).with_name("granian")),
+    *("--interface", "wsgi", "--workers", "2", "--blocking-threads", "1"),
+    *("--host", "127.0.0.1", "--port", "$PORT", "--no-access-log", "--log-level", "warning"),
+    "bench.granian_app:app",
+]
 # The issue's target: at least this many times the best peer's requests/s, p99 no worse.
 TARGET_RATIO = 3.0
 MLSERVER = {"parallel_workers=0": 0, "parallel_workers=1": 1, "parallel_workers=2": 2}
@@ -115,7 +125,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def ours(env: dict[str, str], work: Path) -> Iterator[str]:
+def ours(env: dict[str, str], work: Path, command: list[str] | None = None) -> Iterator[str]:
+    """Our server (`mlgitops-serve`, or `command` run with the same environment and told the
+    port by $PORT) on loopback; yields its infer URL."""
     port, grpc = free_port(), free_port()
     GRPC_OF[f"http://127.0.0.1:{port}/v2/models/iris/infer"] = f"127.0.0.1:{grpc}"
     full = {
@@ -129,9 +141,10 @@ def ours(env: dict[str, str], work: Path) -> Iterator[str]:
         "PROMETHEUS_MULTIPROC_DIR": str(work / f"metrics-{port}"),
         **env,
     }
-    serve = Path(sys.executable).with_name("mlgitops-serve")
+    argv = command or [str(Path(sys.executable).with_name("mlgitops-serve"))]
+    argv = [a.replace("$PORT", str(port)) for a in argv]
     with (work / f"ours-{port}.log").open("wb") as log:
-        process = subprocess.Popen([str(serve)], env=full, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, env=full, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     try:
         _wait(f"http://127.0.0.1:{port}/v2/health/ready", process)
         yield f"http://127.0.0.1:{port}/v2/models/iris/infer"
@@ -368,6 +381,7 @@ def compare(
         rows.append(
             {
                 "transport": "gRPC" if ours_name.endswith("gRPC") else "HTTP",
+                "ours": ours_name,
                 "concurrency": concurrency,
                 "rows": count,
                 "ours_requests_per_s": mine.requests_per_s,
@@ -430,7 +444,11 @@ def plot(points: list[Point], path: Path) -> None:
 
     labels = [f"c={c}\n{r} row{'s' if r > 1 else ''}" for c, r in SCENARIOS]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    servers = ("mlgitops-serve", "MLServer", "KServe", "BentoML")
+    servers = [
+        s
+        for s in ("mlgitops-serve", TRIAL, "MLServer", "KServe", "BentoML")
+        if any(p.server == s for p in points)
+    ]
     width = 0.8 / len(servers)
     for index, server in enumerate(servers):
         offset = (index - (len(servers) - 1) / 2) * width
@@ -484,6 +502,12 @@ def main() -> int:
             # scenario and keeps its best, so the comparison never rests on its weakest one.
             our_url = stack.enter_context(ours(OURS[our_best], work))
             targets = [("mlgitops-serve", our_best, our_url)]
+            trial = shutil.which(TRIAL_COMMAND[0]) is not None
+            if trial:
+                trial_url = stack.enter_context(ours(OURS[our_best], work, TRIAL_COMMAND))
+                targets.append((TRIAL, TRIAL_SETTING, trial_url))
+            else:
+                print("granian is missing (make bench-serving-deps): no trial row", flush=True)
             mlserver_urls = {
                 name: stack.enter_context(mlserver(workers, work))
                 for name, workers in MLSERVER.items()
@@ -524,6 +548,11 @@ def main() -> int:
     comparison = compare(points, "mlgitops-serve", ("MLServer", "KServe", "BentoML"), SCENARIOS)
     comparison += compare(points, "mlgitops-serve gRPC", ("MLServer gRPC",), GRPC_SCENARIOS)
     print(table(comparison))
+    trial_comparison = []
+    if any(p.server == TRIAL for p in points):
+        trial_comparison = compare(points, TRIAL, ("MLServer", "KServe", "BentoML"), SCENARIOS)
+        print(f"trial, not shipped: {TRIAL} ({TRIAL_SETTING})")
+        print(table(trial_comparison))
     print(monitoring_table(overhead))
     print("(2 shared cores, busy with other work: figures move between runs)")
     result = {
@@ -536,6 +565,7 @@ def main() -> int:
         },
         "onnxruntime_floor": floor,
         "comparison": comparison,
+        "trial": {"server": TRIAL, "setting": TRIAL_SETTING, "comparison": trial_comparison},
         "points": [asdict(p) for p in points],
         "monitoring": overhead,
     }

@@ -23,7 +23,12 @@ serving-deps:
 	.venv-bentoml/bin/python -m pip install --quiet bentoml==1.4.40 onnxruntime==1.32.0
 	touch .venv-bentoml/.installed
 
-bench-serving-deps: serving-deps .venv-bench/.installed .venv-kserve/.installed .venv-bentoml/.installed
+# The compiled-HTTP-layer trial (bench/granian_app.py): granian beside our package, bench only.
+.venv/.granian-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet granian==2.8.9
+	touch .venv/.granian-installed
+
+bench-serving-deps: serving-deps .venv-bench/.installed .venv-kserve/.installed .venv-bentoml/.installed .venv/.granian-installed
 
 # The gRPC API's Python code, committed (serving/oip_grpc/__init__.py says why); a test checks it.
 GRPC_PROTO := serving/oip_grpc/open_inference_grpc.proto
