@@ -151,29 +151,42 @@ def _artifact_document(
     return artifact
 
 
-def model_document(
-    name: str,
-    owner: str,
-    sha256: str,
-    signature: Signature,
-    digest_environments: Sequence[str] = (),
-    *,
-    uri: str = "",
-    external_data: Sequence[tuple[str, str]] = (),
-    resolved: str = "",
-    memory: str | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NewModel:
+    """What `mlgitops init` knows of the model it scaffolds.
+
+    ``sha256``: of the artifact (hex); ``digest_environments``: environments that require a
+    pinned image digest (the new model starts disabled there); ``uri``: the ``--from`` source,
+    or "" for a copied local file; ``external_data``: (path, sha256) of each external data file
+    the graph references; ``resolved``: the immutable version a moving registry reference
+    resolved to; ``memory``: the memory request sized from the artifact
+    (`generator.check.sizing.initial_memory`), None for the schema's default."""
+
+    name: str
+    owner: str
+    sha256: str
+    signature: Signature
+    digest_environments: Sequence[str] = ()
+    uri: str = ""
+    external_data: Sequence[tuple[str, str]] = ()
+    resolved: str = ""
+    memory: str | None = None
+
+
+def model_document(model: NewModel) -> dict[str, Any]:
     """The new model.yaml as data: the fields a person sets, the schema's defaults for the
-    tunables, and comments that explain each field where it is edited. ``memory``: sized
-    from the artifact (`generator.check.sizing.initial_memory`); None keeps the default."""
+    tunables, and comments that explain each field where it is edited."""
+    name, signature, digest_environments = model.name, model.signature, model.digest_environments
     tunables = tunable_defaults()
     spec: dict[str, Any] = {
         "version": Commented(
             "0.1.0", before=("Model version: the image tag. Raise it with every new artifact.",)
         ),
-        "artifact": _artifact_document(sha256, uri, external_data, resolved),
+        "artifact": _artifact_document(
+            model.sha256, model.uri, model.external_data, model.resolved
+        ),
         "resources": Commented(
-            _resources(memory),
+            _resources(model.memory),
             before=(
                 "Requests per replica (memory limit = request); memory is sized from the artifact.",
             ),
@@ -217,7 +230,7 @@ def model_document(
                 ),
             ),
             "owner": Commented(
-                owner, before=("The owning team; becomes the label mlgitops.io/owner.",)
+                model.owner, before=("The owning team; becomes the label mlgitops.io/owner.",)
             ),
             "description": Commented(f"{name} model", before=("Free text shown to reviewers.",)),
         },
@@ -225,37 +238,13 @@ def model_document(
     }
 
 
-def model_yaml(
-    name: str,
-    owner: str,
-    sha256: str,
-    signature: Signature,
-    digest_environments: Sequence[str] = (),
-    *,
-    uri: str = "",
-    external_data: Sequence[tuple[str, str]] = (),
-    resolved: str = "",
-    memory: str | None = None,
-) -> str:
+def model_yaml(model: NewModel) -> str:
     """The commented model.yaml, written by the one YAML emitter (every string quoted)."""
     header = (
-        f"# {name}: created by `mlgitops init`. Reference of every field: docs/model-yaml.md\n"
-        "# (or `mlgitops schema`). Check your edits with `mlgitops validate`.\n"
+        f"# {model.name}: created by `mlgitops init`. Reference of every field: "
+        "docs/model-yaml.md\n# (or `mlgitops schema`). Check your edits with `mlgitops validate`.\n"
     )
-    return header + dump(
-        model_document(
-            name,
-            owner,
-            sha256,
-            signature,
-            digest_environments,
-            uri=uri,
-            external_data=external_data,
-            resolved=resolved,
-            memory=memory,
-        ),
-        indent_lists=True,
-    )
+    return header + dump(model_document(model), indent_lists=True)
 
 
 def _digest_environments(layout: RepoLayout) -> list[str]:
@@ -303,18 +292,20 @@ def scaffold(
             (staging / member).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(origin, staging / member)
         text = model_yaml(
-            name,
-            owner,
-            sha256,
-            signature,
-            _digest_environments(layout),
-            uri=source,
-            external_data=external,
-            resolved=resolved,
-            memory=initial_memory(
-                tunable_defaults()["server"]["workers"],
-                _artifact_bytes(graph, external, copies),
-            ),
+            NewModel(
+                name,
+                owner,
+                sha256,
+                signature,
+                _digest_environments(layout),
+                uri=source,
+                external_data=external,
+                resolved=resolved,
+                memory=initial_memory(
+                    tunable_defaults()["server"]["workers"],
+                    _artifact_bytes(graph, external, copies),
+                ),
+            )
         )
         (staging / "model.yaml").write_text(text, encoding="utf-8")
         staging.chmod(0o755)
