@@ -61,7 +61,7 @@ MLSERVER = {"parallel_workers=0": 0, "parallel_workers=1": 1, "parallel_workers=
 # Drift monitoring (serving.drift) on vs off: the same server and setting, with and without
 # MODEL_PROFILE; the issue's budget is at most 5 % fewer requests/s at c=8 with 1 and 64 rows.
 MONITORING_SCENARIOS = [(8, 1), (8, 64)]
-MONITORING_ROUNDS = int(os.environ.get("BENCH_MONITORING_ROUNDS", "5"))
+MONITORING_ROUNDS = int(os.environ.get("BENCH_MONITORING_ROUNDS", "7"))
 MONITORING_SETTING = "2 workers x 1 thread"
 MONITORING_BUDGET = 0.05
 KSERVE_VENV = REPO / ".venv-kserve"
@@ -311,13 +311,18 @@ def best_setting(settings: Mapping[str, dict[str, str]], work: Path) -> str:
 
 def monitoring_overhead(work: Path) -> dict[str, object]:
     """Requests/s with drift counting on and off, interleaved (on, off, off, on, ...) over
-    several rounds so that the shared machine's drift hits both alike; medians compared."""
+    several rounds, each with freshly started servers, so that the shared machine's drift and a
+    process's own speed hit both alike; the figure is the median over rounds of each round's
+    paired loss (1 - on/off)."""
     env = OURS[MONITORING_SETTING]
     profile = {"MODEL_PROFILE": str(MODEL_DIR / "profile.json")}
     runs: dict[tuple[str, int, int], list[float]] = {}
-    with ours({**env, **profile}, work) as on_url, ours(env, work) as off_url:
-        urls = {"on": on_url, "off": off_url}
-        for round_index in range(MONITORING_ROUNDS):
+    for round_index in range(MONITORING_ROUNDS):
+        # Fresh servers every round: one server process keeps a speed of its own for its whole
+        # life (placement, caches), and between two long-lived ones that bias exceeded the
+        # budget (with monitoring made a no-op, "on" came out 11 % faster than "off").
+        with ours({**env, **profile}, work) as on_url, ours(env, work) as off_url:
+            urls = {"on": on_url, "off": off_url}
             order = ("on", "off") if round_index % 2 == 0 else ("off", "on")
             for concurrency, rows in MONITORING_SCENARIOS:
                 for mode in order:
@@ -331,9 +336,13 @@ def monitoring_overhead(work: Path) -> dict[str, object]:
                     )
     scenarios = []
     for concurrency, rows in MONITORING_SCENARIOS:
-        on = float(np.median(runs[("on", concurrency, rows)]))
-        off = float(np.median(runs[("off", concurrency, rows)]))
-        loss = 1 - on / off
+        on_runs, off_runs = runs[("on", concurrency, rows)], runs[("off", concurrency, rows)]
+        on, off = float(np.median(on_runs)), float(np.median(off_runs))
+        # Each round's on and off ran back to back: their ratio cancels the machine's drift
+        # between rounds, which moves a single run by more than the budget. The median of the
+        # rounds' losses is the figure.
+        losses = [1 - a / b for a, b in zip(on_runs, off_runs, strict=True)]
+        loss = float(np.median(losses))
         scenarios.append(
             {
                 "concurrency": concurrency,
@@ -342,6 +351,7 @@ def monitoring_overhead(work: Path) -> dict[str, object]:
                 "off_requests_per_s": round(off, 1),
                 "on_runs": runs[("on", concurrency, rows)],
                 "off_runs": runs[("off", concurrency, rows)],
+                "round_losses": [round(x, 4) for x in losses],
                 "fewer_requests_per_s": round(loss, 4),
                 "target_met": loss <= MONITORING_BUDGET,
             }
@@ -356,7 +366,8 @@ def monitoring_overhead(work: Path) -> dict[str, object]:
 
 def monitoring_table(overhead: dict[str, object]) -> str:
     lines = [
-        f"{'monitoring':16s} {'on req/s':>9s} {'off req/s':>9s} {'fewer':>7s}  target (<= 5 %)"
+        f"{'monitoring':16s} {'on req/s':>9s} {'off req/s':>9s} {'fewer':>7s}  target (<= 5 %, "
+        "median of the rounds' paired losses)"
     ]
     for row in overhead["scenarios"]:  # type: ignore[attr-defined]
         plural = "s" if row["rows"] != 1 else ""
