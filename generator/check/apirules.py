@@ -64,46 +64,61 @@ def _remembered(rule: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
     return check
 
 
+def _bounded(value: str, limit: int, pattern: re.Pattern[str], shape: str) -> list[str]:
+    """The rule shape most name checks share: at most ``limit`` characters, matching
+    ``pattern`` (``shape`` says what that pattern allows)."""
+    errors = []
+    if len(value) > limit:
+        errors.append(f"must be at most {limit} characters, not {len(value)}")
+    if not pattern.match(value):
+        errors.append(f"must be {shape}")
+    return errors
+
+
+def _dot_names(value: str) -> list[str]:
+    """Keys that are also file names (ConfigMap keys, variable names) must not be '.', '..'
+    or start with '..'."""
+    if value in (".", ".."):
+        return [f"must not be {value!r}"]
+    if value.startswith(".."):
+        return ["must not start with '..'"]
+    return []
+
+
 @_remembered
 def dns1123_label(value: str) -> list[str]:
     """``IsDNS1123Label``: namespaces, container, volume and most other short names."""
-    errors = []
-    if len(value) > DNS1123_LABEL_MAX:
-        errors.append(f"must be at most {DNS1123_LABEL_MAX} characters, not {len(value)}")
-    if not _DNS1123_LABEL.match(value):
-        errors.append(
-            "must be lower-case letters, digits and '-', starting and ending with a letter "
-            "or digit (a DNS-1123 label)"
-        )
-    return errors
+    return _bounded(
+        value,
+        DNS1123_LABEL_MAX,
+        _DNS1123_LABEL,
+        "lower-case letters, digits and '-', starting and ending with a letter or digit "
+        "(a DNS-1123 label)",
+    )
 
 
 @_remembered
 def dns1123_subdomain(value: str) -> list[str]:
     """``IsDNS1123Subdomain``: the names of most kinds (Deployment, ConfigMap, ...)."""
-    errors = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        errors.append(f"must be at most {DNS1123_SUBDOMAIN_MAX} characters, not {len(value)}")
-    if not _DNS1123_SUBDOMAIN.match(value):
-        errors.append(
-            "must be lower-case letters, digits, '-' and '.', starting and ending with a "
-            "letter or digit (a DNS-1123 subdomain)"
-        )
-    return errors
+    return _bounded(
+        value,
+        DNS1123_SUBDOMAIN_MAX,
+        _DNS1123_SUBDOMAIN,
+        "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit "
+        "(a DNS-1123 subdomain)",
+    )
 
 
 @_remembered
 def dns1035_label(value: str) -> list[str]:
     """``IsDNS1035Label``: Service names, which must start with a letter."""
-    errors = []
-    if len(value) > DNS1123_LABEL_MAX:
-        errors.append(f"must be at most {DNS1123_LABEL_MAX} characters, not {len(value)}")
-    if not _DNS1035_LABEL.match(value):
-        errors.append(
-            "must be lower-case letters, digits and '-', starting with a letter and ending "
-            "with a letter or digit (a DNS-1035 label)"
-        )
-    return errors
+    return _bounded(
+        value,
+        DNS1123_LABEL_MAX,
+        _DNS1035_LABEL,
+        "lower-case letters, digits and '-', starting with a letter and ending with a letter "
+        "or digit (a DNS-1035 label)",
+    )
 
 
 @_remembered
@@ -135,15 +150,13 @@ def qualified_name(value: str) -> list[str]:
 def label_value(value: str) -> list[str]:
     """``IsValidLabelValue``: empty, or at most 63 letters, digits, '-', '_' and '.',
     starting and ending with a letter or digit."""
-    errors = []
-    if len(value) > LABEL_VALUE_MAX:
-        errors.append(f"must be at most {LABEL_VALUE_MAX} characters, not {len(value)}")
-    if not _LABEL_VALUE.match(value):
-        errors.append(
-            "must be letters, digits, '-', '_' and '.', starting and ending with a letter "
-            "or digit (a label value)"
-        )
-    return errors
+    return _bounded(
+        value,
+        LABEL_VALUE_MAX,
+        _LABEL_VALUE,
+        "letters, digits, '-', '_' and '.', starting and ending with a letter or digit "
+        "(a label value)",
+    )
 
 
 @_remembered
@@ -179,11 +192,7 @@ def config_map_key(value: str) -> list[str]:
         errors.append(f"must be at most {DNS1123_SUBDOMAIN_MAX} characters")
     if not _CONFIG_MAP_KEY.match(value):
         errors.append("must be letters, digits, '-', '_' and '.'")
-    if value in (".", ".."):
-        errors.append(f"must not be {value!r}")
-    elif value.startswith(".."):
-        errors.append("must not start with '..'")
-    return errors
+    return errors + _dot_names(value)
 
 
 @_remembered
@@ -194,11 +203,7 @@ def env_var_name(value: str) -> list[str]:
     errors = []
     if not _ENV_VAR_NAME.match(value):
         errors.append("must be letters, digits, '-', '_' and '.', not starting with a digit")
-    if value in (".", ".."):
-        errors.append(f"must not be {value!r}")
-    elif value.startswith(".."):
-        errors.append("must not start with '..'")
-    return errors
+    return errors + _dot_names(value)
 
 
 def quantity(value: Any) -> list[str]:
