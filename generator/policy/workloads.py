@@ -173,3 +173,19 @@ def open_peer(peer: Any) -> str:
     if cidr in _EVERY_ADDRESS and not _mapping(peer.get("ipBlock")).get("except"):
         return f"admits every address (ipBlock {cidr})"
     return ""
+
+
+def open_rules(
+    policy: Object, section: str, peers_key: str, unbounded: str, hint: str
+) -> Iterator[Problem]:
+    """A NetworkPolicy's ``section`` rules ("ingress" with peers under "from", "egress" with
+    "to") that admit everything: a rule without peers (``unbounded`` says what it then
+    admits), or a peer that `open_peer` finds open."""
+    for index, rule in enumerate(_mapping(policy.get("spec")).get(section) or []):
+        peers = _mapping(rule).get(peers_key) or []
+        if not peers:
+            yield violation(f"spec.{section}[{index}] has no '{peers_key}': {unbounded}", hint)
+        for peer_index, peer in enumerate(peers):
+            reason = open_peer(peer)
+            if reason:
+                yield violation(f"spec.{section}[{index}].{peers_key}[{peer_index}] {reason}", hint)

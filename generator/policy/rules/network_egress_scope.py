@@ -34,7 +34,7 @@ from generator.policy.engine import OverlayContext
 from generator.policy.workloads import (
     Object,
     objects_of_kind,
-    open_peer,
+    open_rules,
     pod_spec,
     selects,
     violation,
@@ -51,14 +51,7 @@ HINT = (
 
 def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
     if obj.get("kind") == "NetworkPolicy":
-        for index, rule in enumerate((obj.get("spec") or {}).get("egress") or []):
-            peers = rule.get("to") or []
-            if not peers:
-                yield violation(f"spec.egress[{index}] has no 'to': it reaches everything", HINT)
-            for peer_index, peer in enumerate(peers):
-                reason = open_peer(peer)
-                if reason:
-                    yield violation(f"spec.egress[{index}].to[{peer_index}] {reason}", HINT)
+        yield from open_rules(obj, "egress", "to", "it reaches everything", HINT)
         return
     pod = pod_spec(obj)
     if pod is None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.policy.engine import OverlayContext
-from generator.policy.workloads import Object, open_peer, violation
+from generator.policy.workloads import Object, open_rules
 from generator.problems import Problem
 
 ID = "MLG130"
@@ -42,13 +42,5 @@ HINT = (
 
 
 def check(obj: Object, context: OverlayContext) -> Iterator[Problem]:
-    if obj.get("kind") != "NetworkPolicy":
-        return
-    for index, rule in enumerate((obj.get("spec") or {}).get("ingress") or []):
-        peers = rule.get("from") or []
-        if not peers:
-            yield violation(f"spec.ingress[{index}] has no 'from': it admits every source", HINT)
-        for peer_index, peer in enumerate(peers):
-            reason = open_peer(peer)
-            if reason:
-                yield violation(f"spec.ingress[{index}].from[{peer_index}] {reason}", HINT)
+    if obj.get("kind") == "NetworkPolicy":
+        yield from open_rules(obj, "ingress", "from", "it admits every source", HINT)
