@@ -96,8 +96,10 @@ class RequestScan:
     started: float = field(default_factory=time.monotonic)
     buffer: bytearray = field(default_factory=bytearray)
     framing: Framing | None = None
+    head_end: int = -1
+    """Offset just past the head's blank line, once it has arrived."""
     end: int = -1
-    _body_start: int = 0
+    """Offset just past the request (its body included), once complete."""
     _chunk_pos: int = 0
     body_bytes: int = 0
     continued: bool = False
@@ -121,7 +123,7 @@ class RequestScan:
                 too_large = len(self.buffer) > HEAD_LIMIT_BYTES
                 return Progress.HEAD_TOO_LARGE if too_large else Progress.MORE
             self.framing = read_framing(self.buffer[:end])
-            self._body_start = self._chunk_pos = end
+            self.head_end = self._chunk_pos = end
             if self.framing.length > self.max_body:
                 self.body_bytes = self.framing.length
                 return Progress.BODY_TOO_LARGE
@@ -129,8 +131,8 @@ class RequestScan:
             return Progress.COMPLETE
         if self.framing.chunked:
             return self._chunks()
-        if len(self.buffer) - self._body_start >= self.framing.length:
-            self.end = self._body_start + self.framing.length
+        if len(self.buffer) - self.head_end >= self.framing.length:
+            self.end = self.head_end + self.framing.length
             return Progress.COMPLETE
         return Progress.MORE
 
