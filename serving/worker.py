@@ -82,6 +82,7 @@ def refusal(status: str, message: str) -> bytes:
 
 class ServingWorker(gthread.ThreadWorker):  # type: ignore[misc]
     alive: bool  # gunicorn's; False once the worker is to stop
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Read once: gunicorn's config works these out again on every access.
