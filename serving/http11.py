@@ -66,6 +66,11 @@ HOP_BY_HOP = frozenset(
 )
 
 
+BODY_KEY = "mlgitops.body"
+"""The environ key holding the whole request body as bytes (a PEP 3333 server extension), set
+beside `wsgi.input` so the application need not read it through a stream."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """What sends a request to gunicorn besides its syntax: its request limits (the
@@ -170,6 +175,7 @@ def environ(
         path = path[len(script_name) :]
     env = dict(base)
     env["wsgi.input"] = io.BytesIO(request.body)
+    env[BODY_KEY] = request.body
     env["REQUEST_METHOD"] = request.method
     env["QUERY_STRING"] = query
     env["RAW_URI"] = request.target

@@ -15,7 +15,7 @@ from typing import Any
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.wsgi import get_input_stream
 
-from serving import codecs, encoding, logs, metrics
+from serving import codecs, encoding, http11, logs, metrics
 from serving.errors import ServingError
 from serving.settings import Settings
 
@@ -41,7 +41,10 @@ def read_body(environ: dict[str, Any], settings: Settings) -> bytes:
     """The request body, decompressed when it has a Content-Encoding; MAX_REQUEST_BYTES bounds
     it as sent and once decompressed."""
     limit = settings.max_request_bytes
-    body: bytes = get_input_stream(environ, max_content_length=limit).read()
+    body: bytes | None = environ.get(http11.BODY_KEY)
+    if body is None or len(body) > limit:
+        # Read through werkzeug, which refuses a body over the limit with 413.
+        body = get_input_stream(environ, max_content_length=limit).read()
     return encoding.decode_body(body, environ.get("HTTP_CONTENT_ENCODING"), limit)
 
 

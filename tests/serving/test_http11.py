@@ -121,6 +121,7 @@ def test_the_environ_has_the_keys_gunicorn_sets() -> None:
     env = http11.environ(request, {"wsgi.version": (1, 0)}, ("10.0.0.9", 5123), ("0.0.0.0", 8080))
     assert env is not None
     assert env.pop("wsgi.input").read() == b"{}"
+    assert env.pop(http11.BODY_KEY) == b"{}"
     assert env == {
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
