@@ -70,6 +70,8 @@ MLSERVER = {"parallel_workers=0": 0, "parallel_workers=1": 1, "parallel_workers=
 MONITORING_SCENARIOS = [(8, 1), (8, 64)]
 MONITORING_ROUNDS = int(os.environ.get("BENCH_MONITORING_ROUNDS", "7"))
 MONITORING_SETTING = "2 workers x 1 thread"
+MONITORING_SLICES = 6
+"""One-second wrk runs per mode, scenario and round, interleaved A B B A."""
 MONITORING_BUDGET = 0.05
 KSERVE_VENV = REPO / ".venv-kserve"
 BENTOML_VENV = REPO / ".venv-bentoml"
@@ -317,10 +319,10 @@ def best_setting(settings: Mapping[str, dict[str, str]], work: Path) -> str:
 
 
 def monitoring_overhead(work: Path) -> dict[str, object]:
-    """Requests/s with drift counting on and off, interleaved (on, off, off, on, ...) over
-    several rounds, each with freshly started servers, so that the shared machine's drift and a
-    process's own speed hit both alike; the figure is the median over rounds of each round's
-    paired loss (1 - on/off)."""
+    """Requests/s with drift counting on and off over several rounds, each with freshly started
+    servers and, per scenario, one-second slices interleaved A B B A between the two, so that
+    the shared machine's drift and a process's own speed hit both alike; the figure is the
+    median over rounds of each round's paired loss (1 - on/off)."""
     env = OURS[MONITORING_SETTING]
     profile = {"MODEL_PROFILE": str(MODEL_DIR / "profile.json")}
     runs: dict[tuple[str, int, int], list[float]] = {}
@@ -330,11 +332,19 @@ def monitoring_overhead(work: Path) -> dict[str, object]:
         # budget (with monitoring made a no-op, "on" came out 11 % faster than "off").
         with ours({**env, **profile}, work) as on_url, ours(env, work) as off_url:
             urls = {"on": on_url, "off": off_url}
-            order = ("on", "off") if round_index % 2 == 0 else ("off", "on")
+            pair = ("on", "off") if round_index % 2 == 0 else ("off", "on")
+            # Slices of one second in the order A B B A A B ...: the machine's speed drifts by a
+            # quarter within tens of seconds, so each mode's slices sit beside the other's.
+            order = [pair[(i + 1) // 2 % 2] for i in range(2 * MONITORING_SLICES)]
             for concurrency, rows in MONITORING_SCENARIOS:
-                for mode in order:
+                slices: dict[str, list[float]] = {"on": [], "off": []}
+                for mode in pair:
                     wrk(urls[mode], concurrency, rows, 1, work)
-                    rps = wrk(urls[mode], concurrency, rows, DURATION_S, work)["requests_per_s"]
+                for mode in order:
+                    figures = wrk(urls[mode], concurrency, rows, 1, work)
+                    slices[mode].append(figures["requests_per_s"])
+                for mode in pair:
+                    rps = float(np.mean(slices[mode]))
                     runs.setdefault((mode, concurrency, rows), []).append(rps)
                     print(
                         f"monitoring {mode:3s} round {round_index + 1} c={concurrency} "
