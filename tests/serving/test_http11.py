@@ -19,6 +19,12 @@ def _parse(raw: bytes, limits: http11.Limits = LIMITS) -> http11.Request | None:
     return http11.parse(scan.buffer, scan.head_end, scan.end, limits)
 
 
+def _parsed(raw: bytes) -> http11.Request:
+    request = _parse(raw)
+    assert request is not None, raw
+    return request
+
+
 def test_an_ordinary_request_is_parsed_with_its_body_and_what_follows_it() -> None:
     raw = (
         b"POST /v2/models/iris/infer?x=1 HTTP/1.1\r\nHost: a:8080\r\n"
@@ -56,8 +62,7 @@ def test_an_ordinary_request_is_parsed_with_its_body_and_what_follows_it() -> No
 def test_keep_alive_follows_the_version_and_connection_options(
     head: bytes, keep_alive: bool
 ) -> None:
-    request = _parse(head)
-    assert request is not None
+    request = _parsed(head)
     assert request.keep_alive is keep_alive
 
 
@@ -112,12 +117,11 @@ def test_an_incomplete_request_is_not_parsed() -> None:
 
 
 def test_the_environ_has_the_keys_gunicorn_sets() -> None:
-    request = _parse(
+    request = _parsed(
         b"POST /v1/models/iris:predict?a=1&b HTTP/1.0\r\nHost: srv:8080\r\n"
         b"Content-Type: application/json\r\nContent-Length: 2\r\nAccept: a\r\nAccept: b\r\n"
         b"User-Agent: t\r\n\r\n{}"
     )
-    assert request is not None
     env = http11.environ(request, {"wsgi.version": (1, 0)}, ("10.0.0.9", 5123), ("0.0.0.0", 8080))
     assert env is not None
     assert env.pop("wsgi.input").read() == b"{}"
@@ -144,8 +148,7 @@ def test_the_environ_has_the_keys_gunicorn_sets() -> None:
 
 
 def test_a_script_name_is_taken_off_the_path_and_a_path_outside_it_is_refused() -> None:
-    request = _parse(b"GET /prefix/v2 HTTP/1.1\r\n\r\n")
-    assert request is not None
+    request = _parsed(b"GET /prefix/v2 HTTP/1.1\r\n\r\n")
     env = http11.environ(request, {}, ("h", 1), ("s", 2), script_name="/prefix")
     assert env is not None
     assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/prefix", "/v2")
@@ -160,8 +163,7 @@ def _head(data: bytes) -> tuple[str, dict[str, str], bytes]:
 
 
 def test_a_response_is_framed_by_its_length_with_date_server_and_connection() -> None:
-    request = _parse(b"GET / HTTP/1.1\r\n\r\n")
-    assert request is not None
+    request = _parsed(b"GET / HTTP/1.1\r\n\r\n")
     data, keep = http11.response(
         request, "200 OK", [("Content-Type", "text/plain"), ("X-A", " b ")], b"hello", True, "srv"
     )
@@ -181,9 +183,8 @@ def test_a_response_is_framed_by_its_length_with_date_server_and_connection() ->
 
 
 def test_head_204_and_304_carry_no_body_and_head_keeps_the_apps_length() -> None:
-    head = _parse(b"HEAD / HTTP/1.1\r\n\r\n")
-    get = _parse(b"GET / HTTP/1.1\r\n\r\n")
-    assert head is not None and get is not None
+    head = _parsed(b"HEAD / HTTP/1.1\r\n\r\n")
+    get = _parsed(b"GET / HTTP/1.1\r\n\r\n")
     data, _ = http11.response(head, "200 OK", [("Content-Length", "7")], b"", True, "s")
     assert _head(data)[1]["Content-Length"] == "7"
     assert _head(data)[2] == b""
@@ -208,8 +209,7 @@ def test_head_204_and_304_carry_no_body_and_head_keeps_the_apps_length() -> None
 def test_the_connection_closes_when_the_worker_the_client_or_the_app_says_so(
     raw: bytes, allowed: bool, app_headers: list[tuple[str, str]], expected: str
 ) -> None:
-    request = _parse(raw)
-    assert request is not None
+    request = _parsed(raw)
     data, keep = http11.response(request, "200 OK", app_headers, b"x", allowed, "s")
     fields = _head(data)[1]
     assert fields["Connection"] == expected
@@ -218,8 +218,7 @@ def test_the_connection_closes_when_the_worker_the_client_or_the_app_says_so(
 
 
 def test_hop_by_hop_fields_from_the_app_are_dropped() -> None:
-    request = _parse(b"GET / HTTP/1.1\r\n\r\n")
-    assert request is not None
+    request = _parsed(b"GET / HTTP/1.1\r\n\r\n")
     app_headers = [(name, "x") for name in ("Keep-Alive", "TE", "Trailers", "Upgrade", "Date")]
     data, _ = http11.response(request, "200 OK", [*app_headers, ("Server", "app")], b"", True, "s")
     fields = _head(data)[1]
@@ -229,8 +228,7 @@ def test_hop_by_hop_fields_from_the_app_are_dropped() -> None:
 
 
 def test_a_length_that_disagrees_with_the_body_closes_the_connection() -> None:
-    request = _parse(b"GET / HTTP/1.1\r\n\r\n")
-    assert request is not None
+    request = _parsed(b"GET / HTTP/1.1\r\n\r\n")
     _, keep = http11.response(request, "200 OK", [("Content-Length", "3")], b"ab", True, "s")
     assert keep is False
 
@@ -247,8 +245,7 @@ def test_a_length_that_disagrees_with_the_body_closes_the_connection() -> None:
 def test_a_status_or_header_that_would_split_the_response_is_refused(
     status: str, headers: list[tuple[str, str]]
 ) -> None:
-    request = _parse(b"GET / HTTP/1.1\r\n\r\n")
-    assert request is not None
+    request = _parsed(b"GET / HTTP/1.1\r\n\r\n")
     with pytest.raises(http11.ResponseError):
         http11.response(request, status, headers, b"", True, "s")
 
