@@ -60,28 +60,44 @@ class Framing:
 
 
 def read_framing(head: bytes | bytearray) -> Framing:
+    """The framing fields of a request head (its bytes up to and including the blank line).
+
+    Lines end at LF (a CR before it is dropped), as in gunicorn's parser; any other control
+    character is part of a line. A field line this cannot read as gunicorn would (a name with
+    white space around it, an obsolete folded line, a Content-Length that is not ASCII
+    digits) makes the framing unknown: the request then counts as complete and gunicorn's
+    parser answers it."""
     lengths: set[str] = set()
     codings: list[str] = []
     framing = Framing()
-    for line in bytes(head).decode("latin-1").splitlines()[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
+    for raw in bytes(head).split(b"\n")[1:]:
+        line = raw.removesuffix(b"\r").decode("latin-1")
+        if not line:
             continue
-        key = name.strip().lower()
+        name, sep, value = line.partition(":")
+        if line[0] in " \t" or (sep and name != name.strip()):
+            framing.known = False
+            continue
+        key = name.lower()
         if key == "content-length":
             lengths.update(v.strip() for v in value.split(","))
         elif key == "transfer-encoding":
             codings.extend(c.strip().lower() for c in value.split(",") if c.strip())
         elif key == "expect":
             framing.expect_continue = value.strip().lower() == "100-continue"
+    if head.split(b"\n", 1)[0].rstrip(b"\r").endswith(b" HTTP/1.0"):
+        # RFC 9110 section 10.1.1: a 100-continue expectation from HTTP/1.0 is ignored.
+        framing.expect_continue = False
     if codings:
         # Both fields, or a final coding other than chunked: gunicorn answers 400.
         framing.chunked = codings[-1] == "chunked"
-        framing.known = framing.chunked and not lengths
+        framing.known = framing.known and framing.chunked and not lengths
     elif lengths:
         (text,) = lengths if len(lengths) == 1 else ("invalid",)
-        framing.known = text.isdigit()
-        framing.length = int(text) if framing.known else 0
+        # str.isdigit is true of superscripts and other digits int() refuses.
+        digits = text.isascii() and text.isdigit()
+        framing.known = framing.known and digits
+        framing.length = int(text) if digits else 0
     return framing
 
 

@@ -19,9 +19,14 @@ gunicorn's answer. Accepted:
   the target printable ASCII starting with `/` without `%` or `#`, the line shorter than
   `limit_request_line`;
 - CRLF-terminated field lines `name: value`, name an RFC 9110 token without `_`, value visible
-  ASCII, spaces and tabs; fewer than `limit_request_fields`, each shorter than
-  `limit_request_field_size`;
-- a body delimited by one Content-Length, or none.
+  ASCII, spaces and tabs; fewer than `limit_request_fields`, each with its CRLF shorter than
+  `limit_request_field_size`; Host and Content-Type at most once; Expect only as
+  `100-continue`; not CONNECT;
+- a body delimited by one Content-Length of ASCII digits, or none.
+
+Connection options are read from every Connection field, as RFC 9110 section 7.6.1 has them
+(`Connection: keep-alive, close` closes); gunicorn closes only on an exact `close` in the first
+one. This is the one intended difference between the two paths.
 
 Response side: the status line echoes the request's HTTP version; hop-by-hop headers from the
 application are dropped (`Connection: close` from it is honoured); `Date`, `Server` and
@@ -49,6 +54,9 @@ _STATUS = re.compile(r"[0-9]{3}(?: [ \t!-~\x80-\xff]*)?")
 # protocol switches. The worker adds the fields whose meaning gunicorn decides by the peer's
 # address (its `secure_scheme_headers` and `forwarder_headers`).
 FRAMING_AND_UPGRADES = frozenset({"TRANSFER-ENCODING", "UPGRADE", "HTTP2-SETTINGS"})
+# Fields a request may carry once (RFC 9110 section 5.3 singletons, as gunicorn enforces them,
+# and Content-Length): a second one goes to gunicorn, which refuses it.
+_SINGLETONS = frozenset({"HOST", "CONTENT-TYPE", "CONTENT-LENGTH"})
 # RFC 9110 section 7.6.1 connection options and the fields gunicorn also keeps for itself.
 HOP_BY_HOP = frozenset(
     {
@@ -119,26 +127,30 @@ def parse(buffer: bytes | bytearray, head_end: int, end: int, limits: Limits) ->
     if matched is None or "%" in line or "#" in line:
         return None
     method, target, minor_text = matched.groups()
+    if method == "CONNECT":
+        return None
     headers: list[tuple[str, str]] = []
-    lengths = 0
+    seen: set[str] = set()
     connection = ""
     for field_line in lines[1:]:
-        if len(field_line) >= limits.field_size:
+        # gunicorn counts the line's CRLF against limit_request_field_size.
+        if len(field_line) + 2 >= limits.field_size:
             return None
         found = _FIELD_LINE.fullmatch(field_line)
         if found is None:
             return None
         name = found.group(1).upper()
-        if name in limits.divert:
-            return None
         value = found.group(2)
-        if name == "CONTENT-LENGTH":
-            lengths += 1
-        elif name == "CONNECTION":
+        if name in limits.divert or (name in _SINGLETONS and name in seen):
+            return None
+        seen.add(name)
+        if name == "CONTENT-LENGTH" and not (value.isascii() and value.isdigit()):
+            return None
+        if name == "EXPECT" and value.lower() != "100-continue":
+            return None  # gunicorn answers 417
+        if name == "CONNECTION":
             connection = f"{connection},{value.lower()}"
         headers.append((name, value))
-    if lengths > 1:
-        return None
     options = {option.strip() for option in connection.split(",")}
     if "upgrade" in options:
         return None

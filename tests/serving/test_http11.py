@@ -91,10 +91,18 @@ def test_keep_alive_follows_the_version_and_connection_options(
         pytest.param(
             b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", id="chunked"
         ),
+        pytest.param(b"POST / HTTP/1.1\r\nContent-Length: 1,1\r\n\r\nx", id="length-list"),
         pytest.param(
             b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
             id="repeated-length",
         ),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", id="repeated-host"),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nContent-Type: a/b\r\ncontent-type: c/d\r\n\r\n",
+            id="repeated-content-type",
+        ),
+        pytest.param(b"GET / HTTP/1.1\r\nExpect: foo\r\n\r\n", id="unknown-expectation"),
+        pytest.param(b"CONNECT /x HTTP/1.1\r\n\r\n", id="connect"),
     ],
 )
 def test_anything_outside_the_subset_is_left_to_gunicorn(raw: bytes) -> None:
@@ -102,11 +110,12 @@ def test_anything_outside_the_subset_is_left_to_gunicorn(raw: bytes) -> None:
 
 
 def test_gunicorns_limits_send_requests_at_them_to_gunicorn() -> None:
-    limits = http11.Limits(line=26, fields=2, field_size=10)
+    limits = http11.Limits(line=26, fields=2, field_size=12)
     assert _parse(b"GET /abcdefghijk HTTP/1.1\r\n\r\n", limits) is not None  # line of 25
     assert _parse(b"GET /abcdefghijkl HTTP/1.1\r\n\r\n", limits) is None  # line of 26
-    assert _parse(b"GET / HTTP/1.1\r\nA: 123456\r\n\r\n", limits) is not None  # field of 9
-    assert _parse(b"GET / HTTP/1.1\r\nA: 1234567\r\n\r\n", limits) is None  # field of 10
+    # A field line counts with its CRLF, as in gunicorn.
+    assert _parse(b"GET / HTTP/1.1\r\nA: 123456\r\n\r\n", limits) is not None  # 9 + 2
+    assert _parse(b"GET / HTTP/1.1\r\nA: 1234567\r\n\r\n", limits) is None  # 10 + 2
     assert _parse(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", limits) is None  # 2 fields
 
 

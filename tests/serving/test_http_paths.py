@@ -126,3 +126,45 @@ def test_pipelined_requests_taking_both_paths_are_answered_in_order(iris_server:
         answers = _responses(sock, len(raws))
     assert [status for status, _ in answers] == [200, 200, 200, 404, 404, 200]
     assert answers[1][1] == answers[5][1]
+
+
+GUNICORN_REFUSALS = {
+    "latin1-digit-length": (
+        b"POST /v2/health/ready HTTP/1.1\r\nContent-Length: \xb2\r\n\r\nxx",
+        400,
+    ),
+    "space-before-colon": (b"GET /v2/health/ready HTTP/1.1\r\nContent-Length : 5\r\n\r\n", 400),
+    "folded-length": (
+        b"GET /v2/health/ready HTTP/1.1\r\nX-A: b\r\n Content-Length: 5\r\n\r\n",
+        400,
+    ),
+    "vt-in-field": (b"GET /v2/health/ready HTTP/1.1\r\nX-A: b\x0bContent-Length: 5\r\n\r\n", 400),
+    "repeated-host": (b"GET /v2/health/ready HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    "repeated-content-type": (
+        b"GET /v2/health/ready HTTP/1.1\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n\r\n",
+        400,
+    ),
+    "unknown-expectation": (b"GET /v2/health/ready HTTP/1.1\r\nExpect: foo\r\n\r\n", 417),
+    "length-list": (b"POST /v2/health/ready HTTP/1.1\r\nContent-Length: 1,1\r\n\r\nx", 400),
+    "field-at-the-limit": (
+        b"GET /v2/health/ready HTTP/1.1\r\nX-A: " + b"a" * 8184 + b"\r\n\r\n",
+        431,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GUNICORN_REFUSALS))
+def test_what_gunicorn_refuses_is_refused_at_once_and_the_worker_lives_on(
+    iris_server: Server, case: str
+) -> None:
+    """Requests outside the own path's subset get gunicorn's status without waiting for a body
+    the framing scan would have expected, and leave the worker serving (a Content-Length of a
+    non-ASCII digit once killed it)."""
+    raw, status = GUNICORN_REFUSALS[case]
+    with socket.create_connection(("127.0.0.1", iris_server.port), timeout=5) as sock:
+        sock.sendall(raw)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == status
+    assert _exchange(iris_server, CASES["model-metadata"], "GET")[0] == 200
+    assert "Exception in worker process" not in iris_server.log_text()
