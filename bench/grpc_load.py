@@ -1,12 +1,21 @@
-"""A closed-loop gRPC load generator for the Open Inference Protocol's ModelInfer: `concurrency`
-asyncio tasks, each sending its next request when the last is answered (as wrk does over
-HTTP), over one channel per task. No wrk-like tool for gRPC is installable here (ghz is a Go
-binary), so this runs in Python on the same cores as the servers: it costs every server alike.
+"""Load for the gRPC benchmark points.
+
+- `h2load_rate`: calls/s from nghttp2's h2load, a native HTTP/2 load generator that costs the
+  shared cores little.
+- `run_load`: a closed-loop gRPC client for latency and gRPC status: `concurrency` asyncio
+  tasks, each sending its next ModelInfer when the last is answered (as wrk does over HTTP),
+  over one channel per task. It runs in Python on the same cores as the servers (ghz, a Go
+  binary, is not installable here), which caps the calls/s it can drive: hence h2load for
+  those.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import struct
+import subprocess
+import tempfile
 import time
 
 import grpc
@@ -53,6 +62,37 @@ async def _load(address: str, concurrency: int, rows: int, seconds: float) -> di
         "p99_ms": float(np.percentile(ms, 99)),
         "errors": errors,
     }
+
+
+def h2load_rate(address: str, concurrency: int, rows: int, seconds: int) -> float:
+    """Calls/s of `concurrency` HTTP/2 connections, one call in flight each, driven by h2load
+    (nghttp2's native load generator) sending `request(rows)` as a gRPC frame (RFC-less gRPC
+    wire format: a 0 compression flag, the 4-byte big-endian length, the message). h2load sees
+    HTTP statuses only, not grpc-status: the servers' access logs or `run_load`'s error count
+    tell failed calls. Raises RuntimeError when h2load reports a failed or non-2xx request."""
+    message = request(rows).SerializeToString()
+    with tempfile.NamedTemporaryFile(suffix=".grpc") as body:
+        body.write(b"\x00" + struct.pack(">I", len(message)) + message)
+        body.flush()
+        out = subprocess.run(
+            [
+                *("h2load", "-D", str(seconds), "-c", str(concurrency), "-m", "1"),
+                *("-d", body.name, "-H", "content-type: application/grpc", "-H", "te: trailers"),
+                f"http://{address}/inference.GRPCInferenceService/ModelInfer",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    done = re.search(r"(\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", out)
+    codes = re.search(r"status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    rate = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out)
+    if done is None or codes is None or rate is None:
+        raise RuntimeError(f"unexpected h2load output:\n{out}")
+    # A timed run stops with a call in flight: it has a status but is not "done".
+    if sum(map(int, done.groups()[1:])) or sum(map(int, codes.groups())):
+        raise RuntimeError(f"h2load saw failed requests:\n{out}")
+    return float(rate.group(1))
 
 
 def run_load(address: str, concurrency: int, rows: int, seconds: float) -> dict[str, float]:

@@ -487,17 +487,21 @@ def measure_point(
 
 
 def measure_grpc(targets: list[tuple[str, str, str]]) -> list[Point]:
-    """Every gRPC target at every gRPC scenario, as `measure_point` does over HTTP."""
-    from bench.grpc_load import run_load
+    """Every gRPC target at every gRPC scenario, as `measure_point` does over HTTP. Requests/s
+    come from h2load (`bench.grpc_load.h2load_rate`): the Python client, on the same two cores,
+    held every server's calls/s to what it could send. p50, p99 and errors come from the Python
+    client's closed loop at the same concurrency, which sees each call's gRPC status."""
+    from bench.grpc_load import h2load_rate, run_load
+
+    def measure(target: str, c: int, r: int, seconds: int) -> dict[str, float]:
+        figures = run_load(target, c, r, seconds)
+        if seconds > 1:  # not a warm-up
+            figures["requests_per_s"] = h2load_rate(target, c, r, seconds)
+        return figures
 
     points: list[Point] = []
     for concurrency, rows in GRPC_SCENARIOS:
-        points += measure_point(
-            targets,
-            concurrency,
-            rows,
-            lambda target, c, r, seconds: run_load(target, c, r, seconds),
-        )
+        points += measure_point(targets, concurrency, rows, measure)
     return points
 
 
@@ -535,7 +539,7 @@ def plot(points: list[Point], path: Path) -> None:
 
 
 def main() -> int:
-    for tool in ("wrk",):
+    for tool in ("wrk", "h2load"):
         if shutil.which(tool) is None:
             print(f"{tool} is missing: run `make serving-deps`", file=sys.stderr)
             return 2
@@ -547,6 +551,24 @@ def main() -> int:
         path = RESULTS / "serving.json"
         previous = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**previous, "monitoring": overhead}, indent=2) + "\n")
+        return 0
+    if sys.argv[1:] == ["--grpc-only"]:
+        # Only the gRPC points (ours on the monitoring setting against MLServer), to their own
+        # file: bench/results/serving_grpc.json.
+        with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp, ExitStack() as stack:
+            work = Path(tmp)
+            url = stack.enter_context(ours(OURS[MONITORING_SETTING], work))
+            targets = [("mlgitops-serve gRPC", MONITORING_SETTING, GRPC_OF[url])]
+            for name, workers in MLSERVER.items():
+                peer = stack.enter_context(mlserver(workers, work))
+                targets.append(("MLServer gRPC", name, GRPC_OF[peer]))
+            grpc_points = measure_grpc(targets)
+        comparison = compare(grpc_points, "mlgitops-serve gRPC", ("MLServer gRPC",), GRPC_SCENARIOS)
+        print(table(comparison))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        result = {"rounds": ROUNDS, "comparison": comparison}
+        result["points"] = [asdict(p) for p in grpc_points]
+        (RESULTS / "serving_grpc.json").write_text(json.dumps(result, indent=2) + "\n")
         return 0
     for venv, program in (
         (BENCH_VENV, "mlserver"),

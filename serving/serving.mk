@@ -29,6 +29,8 @@ serving-deps:
 	touch .venv/.granian-installed
 
 bench-serving-deps: serving-deps .venv-bench/.installed .venv-kserve/.installed .venv-bentoml/.installed .venv/.granian-installed
+	# h2load drives the gRPC points' calls/s (bench/grpc_load.py).
+	scripts/install-apt.sh nghttp2-client
 
 # The gRPC API's Python code, committed (serving/oip_grpc/__init__.py says why); a test checks it.
 GRPC_PROTO := serving/oip_grpc/open_inference_grpc.proto
