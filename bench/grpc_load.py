@@ -66,10 +66,11 @@ async def _load(address: str, concurrency: int, rows: int, seconds: float) -> di
 
 def h2load_rate(address: str, concurrency: int, rows: int, seconds: int) -> float:
     """Calls/s of `concurrency` HTTP/2 connections, one call in flight each, driven by h2load
-    (nghttp2's native load generator) sending `request(rows)` as a gRPC frame (RFC-less gRPC
-    wire format: a 0 compression flag, the 4-byte big-endian length, the message). h2load sees
+    (nghttp2's native load generator) sending `request(rows)` as a gRPC length-prefixed
+    message (a 0 compression flag, the 4-byte big-endian length, the message). h2load sees
     HTTP statuses only, not grpc-status: the servers' access logs or `run_load`'s error count
-    tell failed calls. Raises RuntimeError when h2load reports a failed or non-2xx request."""
+    tell failed calls. Raises RuntimeError when h2load reports a failed, errored or non-2xx
+    request."""
     message = request(rows).SerializeToString()
     with tempfile.NamedTemporaryFile(suffix=".grpc") as body:
         body.write(b"\x00" + struct.pack(">I", len(message)) + message)
